@@ -1,0 +1,144 @@
+/**
+ * Checkpoints: one file = magic + JSON header + float32 weights (+ optional Adam state).
+ *
+ *   "SPRCKPT1" | u32 little-endian header length | header JSON (utf8) | float32 blobs
+ *
+ * The header carries the format version, model config, vocabulary, the corpus spec it was trained
+ * on, training progress and metrics, and the name/shape of every stored tensor in order. Loading
+ * checks all of it: a truncated file, wrong shapes or another vocabulary is an error naming the
+ * file and the mismatch.
+ */
+import * as fs from "node:fs";
+import * as tf from "@tensorflow/tfjs";
+import { writeFileAtomic } from "./atomic";
+import { paramShapes, validateModelConfig, type ModelConfig, type Params } from "./model";
+import type { AdamState } from "./optim";
+import { VOCAB, VOCAB_VERSION } from "./tokens";
+
+export const CHECKPOINT_FORMAT = 1;
+const MAGIC = "SPRCKPT1";
+
+export interface CheckpointHeader {
+  format: number;
+  /** What produced it, e.g. "base-d64" or "family:qwen-math-7b". */
+  name: string;
+  config: ModelConfig;
+  vocab: { version: number; tokens: string[] };
+  /** Free-form provenance: corpus spec, parent checkpoint, training settings. */
+  meta: Record<string, unknown>;
+  /** Training steps done (for resuming). */
+  step: number;
+  /** Measured metrics (filled in by evaluation). */
+  metrics: Record<string, unknown>;
+  tensors: { name: string; shape: number[] }[];
+  /** Set when Adam moments follow the weights. */
+  optimizerStep: number | null;
+}
+
+export interface Checkpoint {
+  header: CheckpointHeader;
+  params: Params;
+  optimizer: AdamState | null;
+}
+
+export function saveCheckpoint(file: string, params: Params, header: Omit<CheckpointHeader, "format" | "tensors" | "vocab" | "optimizerStep">, optimizer: AdamState | null = null): void {
+  const names = paramShapes(header.config).map(([n]) => n);
+  const tensors: { name: string; shape: number[] }[] = [];
+  const blobs: Float32Array[] = [];
+  const add = (name: string, t: tf.Tensor) => {
+    tensors.push({ name, shape: t.shape });
+    blobs.push(t.dataSync() as Float32Array);
+  };
+  for (const n of names) add(n, params[n]);
+  if (optimizer) for (const n of names) {
+    add(`adam.m.${n}`, optimizer.m[n]);
+    add(`adam.v.${n}`, optimizer.v[n]);
+  }
+  const full: CheckpointHeader = {
+    ...header,
+    format: CHECKPOINT_FORMAT,
+    vocab: { version: VOCAB_VERSION, tokens: [...VOCAB] },
+    tensors,
+    optimizerStep: optimizer ? optimizer.step : null,
+  };
+  const head = Buffer.from(JSON.stringify(full), "utf8");
+  const total = blobs.reduce((n, b) => n + b.length, 0);
+  const buf = Buffer.alloc(MAGIC.length + 4 + head.length + 4 * total);
+  buf.write(MAGIC, 0, "latin1");
+  buf.writeUInt32LE(head.length, MAGIC.length);
+  head.copy(buf, MAGIC.length + 4);
+  let off = MAGIC.length + 4 + head.length;
+  for (const b of blobs) {
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength).copy(buf, off);
+    off += b.byteLength;
+  }
+  writeFileAtomic(file, buf);
+}
+
+/** Read and validate only the header. */
+export function readCheckpointHeader(file: string): CheckpointHeader {
+  return parse(file, false).header;
+}
+
+function parse(file: string, withData: boolean): { header: CheckpointHeader; data: Buffer; offset: number } {
+  if (!fs.existsSync(file)) throw new Error(`checkpoint ${file} does not exist`);
+  const data = fs.readFileSync(file);
+  if (data.length < MAGIC.length + 4 || data.toString("latin1", 0, MAGIC.length) !== MAGIC) {
+    throw new Error(`checkpoint ${file} is not a checkpoint (bad magic bytes)`);
+  }
+  const len = data.readUInt32LE(MAGIC.length);
+  const start = MAGIC.length + 4;
+  if (start + len > data.length) throw new Error(`checkpoint ${file} is truncated (header needs ${len} bytes, file has ${data.length - start})`);
+  let header: CheckpointHeader;
+  try {
+    header = JSON.parse(data.toString("utf8", start, start + len));
+  } catch (e) {
+    throw new Error(`checkpoint ${file} has a corrupt header: ${(e as Error).message}`);
+  }
+  if (header.format !== CHECKPOINT_FORMAT) throw new Error(`checkpoint ${file} has format ${header.format}; this code reads format ${CHECKPOINT_FORMAT}`);
+  if (header.vocab?.version !== VOCAB_VERSION || JSON.stringify(header.vocab.tokens) !== JSON.stringify(VOCAB)) {
+    throw new Error(`checkpoint ${file} was trained with another vocabulary (v${header.vocab?.version}, ${header.vocab?.tokens?.length} tokens; this code has v${VOCAB_VERSION}, ${VOCAB.length} tokens)`);
+  }
+  validateModelConfig(header.config);
+  const expected = paramShapes(header.config);
+  expected.forEach(([n, s], i) => {
+    const got = header.tensors[i];
+    if (!got || got.name !== n || JSON.stringify(got.shape) !== JSON.stringify(s)) {
+      throw new Error(`checkpoint ${file}: tensor ${i} should be ${n} ${JSON.stringify(s)}, found ${got ? `${got.name} ${JSON.stringify(got.shape)}` : "nothing"}`);
+    }
+  });
+  const floats = header.tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+  const need = start + len + 4 * floats;
+  if (withData && data.length !== need) throw new Error(`checkpoint ${file} is ${data.length < need ? "truncated" : "too long"}: ${data.length} bytes, header promises ${need}`);
+  return { header, data, offset: start + len };
+}
+
+/** Load weights (trainable variables) and, when stored and asked for, the Adam state. */
+export function loadCheckpoint(file: string, opts: { withOptimizer?: boolean; expectConfig?: ModelConfig } = {}): Checkpoint {
+  const { header, data, offset } = parse(file, true);
+  if (opts.expectConfig && JSON.stringify(opts.expectConfig) !== JSON.stringify(header.config)) {
+    throw new Error(`checkpoint ${file} has model config ${JSON.stringify(header.config)}, expected ${JSON.stringify(opts.expectConfig)}`);
+  }
+  const arr = new Float32Array(data.buffer.slice(data.byteOffset + offset, data.byteOffset + data.length));
+  const byName = new Map<string, tf.Tensor>();
+  let off = 0;
+  for (const t of header.tensors) {
+    const size = t.shape.reduce((a, b) => a * b, 1);
+    byName.set(t.name, tf.tensor(arr.subarray(off, off + size), t.shape));
+    off += size;
+  }
+  const params: Params = {};
+  for (const [n] of paramShapes(header.config)) params[n] = tf.variable(byName.get(n)!, true);
+  let optimizer: AdamState | null = null;
+  if (opts.withOptimizer && header.optimizerStep !== null) {
+    const m: Record<string, tf.Variable> = {};
+    const v: Record<string, tf.Variable> = {};
+    for (const [n] of paramShapes(header.config)) {
+      m[n] = tf.variable(byName.get(`adam.m.${n}`)!, false);
+      v[n] = tf.variable(byName.get(`adam.v.${n}`)!, false);
+    }
+    optimizer = { step: header.optimizerStep, m, v };
+  }
+  for (const t of byName.values()) t.dispose();
+  return { header, params, optimizer };
+}

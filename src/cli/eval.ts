@@ -1,0 +1,54 @@
+/**
+ * npm run eval -- --family <id> [--split test|hard|fresh|train] [--prefix TEXT] [--json]
+ * Greedy pass@1, code frequency, accuracy per mode and boxed rate of a shipped checkpoint, and
+ * avg@8 at temperature 0.6 on `hard`.
+ */
+import { initBackend } from "../backend";
+import { loadCheckpoint } from "../checkpoint";
+import { evaluateAvgAtK, evaluateGreedy } from "../evaluate";
+import { FAMILY_IDS, getFamily } from "../families";
+import { checkpointPath } from "../paths";
+import { getSplit, SPLITS, type SplitName } from "../problems";
+import { makeRng } from "../rng";
+import { parseFlags, runMain, UsageError } from "./args";
+
+const fmt = (x: number | null) => (x === null ? "  -  " : x.toFixed(1).padStart(5));
+
+runMain(async () => {
+  const f = parseFlags(process.argv.slice(2), {
+    family: { type: "string", help: `model family: ${FAMILY_IDS.join(", ")}` },
+    checkpoint: { type: "string", help: "evaluate this checkpoint file instead of a family's" },
+    split: { type: "string", help: "problems to evaluate", default: "test", choices: SPLITS },
+    prefix: { type: "string", help: 'force the response to start with this text (e.g. "python ")' },
+    "hard-k": { type: "int", help: "samples per problem for avg@k on hard (0 = skip)", default: 8 },
+    json: { type: "boolean", help: "print one JSON object as the last stdout line" },
+  }, "usage: npm run eval -- --family <id> [options]");
+  if (!f.family && !f.checkpoint) throw new UsageError("--family is required");
+  if ((f["hard-k"] as number) < 0) throw new UsageError("--hard-k must be >= 0");
+  const fam = f.family ? getFamily(f.family as string) : null;
+  const file = (f.checkpoint as string | undefined) ?? checkpointPath(fam!.id);
+  await initBackend();
+  const ck = loadCheckpoint(file);
+  const split = f.split as SplitName;
+  const t0 = Date.now();
+  const { summary } = evaluateGreedy(ck.params, ck.header.config, getSplit(split), { prefix: f.prefix as string | undefined });
+  const testSec = (Date.now() - t0) / 1000;
+  let hard = null;
+  if ((f["hard-k"] as number) > 0) {
+    hard = evaluateAvgAtK(ck.params, ck.header.config, getSplit("hard"), { k: f["hard-k"] as number, temperature: 0.6, rng: makeRng("eval-hard", fam?.id ?? file) });
+  }
+  const out = { family: fam?.id ?? null, checkpoint: file, split, prefix: f.prefix ?? null, ...summary, hardAvgAt8: hard?.accuracy ?? null, hardCodeFrequency: hard?.codeFrequency ?? null, seconds: testSec };
+  if (f.json) {
+    console.log(JSON.stringify(out));
+    return;
+  }
+  const t = fam?.target;
+  console.log(`${fam?.label ?? file} on ${split} (n=${summary.n}, greedy${f.prefix ? `, prefix ${JSON.stringify(f.prefix)}` : ""}), ${testSec.toFixed(1)} s`);
+  console.log(`                   ours    paper`);
+  console.log(`  accuracy        ${fmt(summary.accuracy)}   ${fmt(t?.accuracy ?? null)}`);
+  console.log(`  code frequency  ${fmt(summary.codeFrequency)}   ${fmt(t?.codeFrequency ?? null)}`);
+  console.log(`  acc. code       ${fmt(summary.accuracyCode)}   ${fmt(t?.accuracyCode ?? null)}   (${summary.nCode} responses)`);
+  console.log(`  acc. language   ${fmt(summary.accuracyLanguage)}   ${fmt(t?.accuracyLanguage ?? null)}   (${summary.nLanguage} responses)`);
+  console.log(`  boxed rate      ${fmt(summary.boxedRate)}`);
+  if (hard) console.log(`  hard avg@${f["hard-k"]}     ${fmt(hard.accuracy)}   (code ${hard.codeFrequency.toFixed(1)}%)`);
+});

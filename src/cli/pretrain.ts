@@ -1,0 +1,52 @@
+/**
+ * npm run pretrain -- --family <id>   (trains the family's shared base first if it is missing)
+ * npm run pretrain -- --base <id>     (only a shared base)
+ * Resumable: interrupt it and run the same command again. Never overwrites a finished checkpoint.
+ */
+import * as fs from "node:fs";
+import { initBackend } from "../backend";
+import { BASE_CORPUS, BASE_IDS, FAMILY_IDS, SIZES, getFamily, type BaseId } from "../families";
+import { checkpointPath } from "../paths";
+import { DEFAULT_PRETRAIN, runStage } from "../pretrain";
+import { parseFlags, runMain, UsageError } from "./args";
+
+/** Steps of a shared base (the expensive, once-only stage). */
+export const BASE_STEPS = 4000;
+
+function trainBase(id: BaseId, steps: number): string {
+  const out = checkpointPath(id);
+  if (fs.existsSync(out)) return out;
+  runStage({ name: id, out, corpus: BASE_CORPUS, size: SIZES[id], parent: null, train: { ...DEFAULT_PRETRAIN, steps } });
+  return out;
+}
+
+runMain(async () => {
+  const f = parseFlags(process.argv.slice(2), {
+    family: { type: "string", help: `family to pretrain: ${FAMILY_IDS.join(", ")}` },
+    base: { type: "string", help: `only train a shared base: ${BASE_IDS.join(", ")}`, choices: BASE_IDS },
+    "base-steps": { type: "int", help: "optimizer steps of a shared base", default: BASE_STEPS },
+    steps: { type: "int", help: "continued-pretraining steps of the family (default: the family spec's)" },
+  }, "usage: npm run pretrain -- --family <id> | --base <id>");
+  if (!f.family && !f.base) throw new UsageError("give --family <id> or --base <id>");
+  if ((f["base-steps"] as number) < 1) throw new UsageError("--base-steps must be >= 1");
+  await initBackend();
+  if (f.base) {
+    console.error(`[pretrain] base ready: ${trainBase(f.base as BaseId, f["base-steps"] as number)}`);
+    return;
+  }
+  const fam = getFamily(f.family as string);
+  const steps = (f.steps as number | undefined) ?? fam.steps;
+  if (steps < 1) throw new UsageError("--steps must be >= 1");
+  const base = trainBase(fam.base, f["base-steps"] as number);
+  const out = checkpointPath(fam.id);
+  if (fs.existsSync(out)) {
+    console.error(`[pretrain] ${out} exists; delete it to retrain`);
+    return;
+  }
+  runStage({
+    name: `family:${fam.id}`, out, corpus: fam.corpus, size: fam.size, parent: base,
+    train: { ...DEFAULT_PRETRAIN, steps, lr: 1e-3, warmup: 20, seed: `pretrain-${fam.id}` },
+    meta: { family: fam.id, analogOf: fam.analogOf, label: fam.label },
+  });
+  console.error(`[pretrain] family ready: ${out}`);
+});

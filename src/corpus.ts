@@ -1,0 +1,43 @@
+/**
+ * Pretraining corpora: (prompt, response) pairs drawn from a family's mixture.
+ * Problems come only from the train hash buckets, so no evaluation problem is ever pretrained on.
+ */
+import { CORPUS_KS, CORPUS_K_WEIGHTS, randomProblemIn, type Problem } from "./problems";
+import type { Rng } from "./rng";
+import { behaviourOf, type Behaviour, type CorpusSpec } from "./families";
+import { ANSWER_FORMATS, renderTrace, type TraceChoice } from "./traces";
+
+/** Response budget in tokens, EOS included. */
+export const MAX_RESPONSE_TOKENS = 62;
+/** Longest sequence: BOS + longest prompt (12) + response budget. */
+export const CONTEXT_LENGTH = 76;
+
+export interface CorpusExample {
+  problem: Problem;
+  choice: TraceChoice;
+  response: string;
+}
+
+/** Draw the behaviour of one trace for a problem under a corpus spec. */
+export function drawChoice(corpus: CorpusSpec, problem: Problem, rng: Rng, behaviour: Behaviour = behaviourOf(corpus)): TraceChoice {
+  const mode = rng.bernoulli(behaviour.pCode(problem)) ? "code" : "language";
+  const slip = rng.bernoulli(behaviour.pSlip(problem, mode));
+  const w = corpus.format[mode];
+  const format = ANSWER_FORMATS[rng.categorical(ANSWER_FORMATS.map((f) => w[f]))];
+  const loop = rng.bernoulli(corpus.repetition);
+  return { mode, slip, format, loop };
+}
+
+/** A stream of corpus examples: example i of a batch depends only on (rng, i). */
+export function corpusBatch(corpus: CorpusSpec, rng: Rng, size: number): CorpusExample[] {
+  const behaviour = behaviourOf(corpus);
+  return Array.from({ length: size }, (_, i) => {
+    const r = rng.fork(i);
+    const k = CORPUS_KS[r.categorical([...CORPUS_K_WEIGHTS])];
+    const problem = randomProblemIn(r, "train", [k], [1]);
+    const choice = drawChoice(corpus, problem, r, behaviour);
+    // A looping trace fills the budget and has no EOS; others end with EOS.
+    const response = renderTrace(problem, choice, MAX_RESPONSE_TOKENS);
+    return { problem, choice, response };
+  });
+}

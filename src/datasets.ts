@@ -1,0 +1,125 @@
+/**
+ * RL datasets: the train split with labels of one of four variants.
+ *
+ *   gt         ground truth
+ *   mv         majority vote: the most common answer of 64 samples (temperature 1.0) from the
+ *              pre-RL model, made once, offline, stored in data/labels/<family>.json
+ *   incorrect  only the prompts whose majority label is wrong, labelled with that wrong label
+ *   oneshot    one example, repeated: the train prompt whose 64-sample accuracy is closest to
+ *              50% (the base model solves it sometimes, not always, as the paper's pi1 was picked)
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { writeFileAtomic } from "./atomic";
+import { loadCheckpoint } from "./checkpoint";
+import { parseAnswer } from "./grader";
+import { disposeParams } from "./model";
+import { checkpointPath, dataDir } from "./paths";
+import { getSplit, type Problem } from "./problems";
+import { makeProgress } from "./progress";
+import { makeRng } from "./rng";
+import { sampleResponses } from "./sampling";
+import { MAX_RESPONSE_TOKENS } from "./corpus";
+
+export const VARIANTS = ["gt", "mv", "incorrect", "oneshot"] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+export const LABEL_SAMPLES = 64;
+const LABELS_FORMAT = 1;
+
+export interface LabelRecord {
+  problem: string;
+  truth: number;
+  /** Majority answer (null when no sample gave a parseable answer). */
+  majority: number | null;
+  /** How many of the samples gave the majority answer. */
+  majorityCount: number;
+  /** How many of the samples were correct. */
+  correctCount: number;
+}
+
+export interface LabelFile {
+  format: number;
+  checkpoint: string;
+  samples: number;
+  temperature: number;
+  records: LabelRecord[];
+}
+
+export function labelsPath(checkpointName: string): string {
+  return path.join(dataDir(), "labels", `${checkpointName}.json`);
+}
+
+/** Majority answer of a list (ties: the answer seen first). */
+export function majority(answers: readonly (number | null)[]): { value: number | null; count: number } {
+  const counts = new Map<number, number>();
+  let best: number | null = null;
+  let bestCount = 0;
+  for (const a of answers) {
+    if (a === null) continue;
+    const c = (counts.get(a) ?? 0) + 1;
+    counts.set(a, c);
+    if (c > bestCount) {
+      best = a;
+      bestCount = c;
+    }
+  }
+  return { value: best, count: bestCount };
+}
+
+/** Label the train split by majority vote with the named checkpoint (cached on disk). */
+export function majorityLabels(checkpointName: string, opts: { quiet?: boolean } = {}): LabelFile {
+  const file = labelsPath(checkpointName);
+  if (fs.existsSync(file)) {
+    let parsed: LabelFile;
+    try {
+      parsed = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch (e) {
+      throw new Error(`label file ${file} is corrupt (${(e as Error).message}); delete it to relabel`);
+    }
+    if (parsed.format !== LABELS_FORMAT || parsed.records?.length !== getSplit("train").length) throw new Error(`label file ${file} does not match this code (format or train split size); delete it to relabel`);
+    return parsed;
+  }
+  const ck = loadCheckpoint(checkpointPath(checkpointName));
+  const train = getSplit("train");
+  const rng = makeRng("labels", checkpointName);
+  const records: LabelRecord[] = [];
+  const chunk = 16;
+  const progress = opts.quiet ? null : makeProgress(`[labels ${checkpointName}]`, train.length, { unit: "prompts" });
+  for (let s = 0; s < train.length; s += chunk) {
+    const probs = train.slice(s, s + chunk);
+    const prompts = probs.flatMap((p) => Array.from({ length: LABEL_SAMPLES }, () => p.prompt));
+    const samples = sampleResponses(ck.params, ck.header.config, prompts, { temperature: 1, maxNewTokens: MAX_RESPONSE_TOKENS, rng: rng.fork(s) });
+    probs.forEach((p, j) => {
+      const answers = samples.slice(j * LABEL_SAMPLES, (j + 1) * LABEL_SAMPLES).map((x) => parseAnswer(x.text).value);
+      const m = majority(answers);
+      records.push({ problem: p.text, truth: p.answer, majority: m.value, majorityCount: m.count, correctCount: answers.filter((a) => a === p.answer).length });
+    });
+    progress?.tick(Math.min(s + chunk, train.length));
+  }
+  progress?.finish();
+  disposeParams(ck.params);
+  const out: LabelFile = { format: LABELS_FORMAT, checkpoint: checkpointName, samples: LABEL_SAMPLES, temperature: 1, records };
+  writeFileAtomic(file, JSON.stringify(out));
+  return out;
+}
+
+export interface LabelledProblem {
+  problem: Problem;
+  label: number;
+}
+
+/** The RL dataset of a variant for a checkpoint (mv/incorrect/oneshot label with it, once). */
+export function buildDataset(variant: string, checkpointName: string): LabelledProblem[] {
+  if (!(VARIANTS as readonly string[]).includes(variant)) throw new Error(`unknown dataset variant "${variant}"; valid: ${VARIANTS.join(", ")}`);
+  const train = getSplit("train");
+  if (variant === "gt") return train.map((p) => ({ problem: p, label: p.answer }));
+  const labels = majorityLabels(checkpointName).records;
+  if (variant === "mv") return train.flatMap((p, i) => (labels[i].majority === null ? [] : [{ problem: p, label: labels[i].majority! }]));
+  if (variant === "incorrect") return train.flatMap((p, i) => (labels[i].majority !== null && labels[i].majority !== p.answer ? [{ problem: p, label: labels[i].majority! }] : []));
+  let best = 0;
+  labels.forEach((r, i) => {
+    if (Math.abs(r.correctCount / LABEL_SAMPLES - 0.5) < Math.abs(labels[best].correctCount / LABEL_SAMPLES - 0.5)) best = i;
+  });
+  return [{ problem: train[best], label: train[best].answer }];
+}

@@ -1,0 +1,91 @@
+/**
+ * The building blocks of GRPO's loss, each small and testable alone (after tiny-grpo).
+ */
+import * as tf from "@tensorflow/tfjs";
+
+export type AdvantageMode = "std" | "no_std";
+export type LossAggregation = "seq-mean-token-mean" | "token-mean" | "seq-mean-token-sum-norm";
+export const LOSS_AGGREGATIONS: readonly LossAggregation[] = ["seq-mean-token-mean", "token-mean", "seq-mean-token-sum-norm"];
+
+/**
+ * Group-relative advantages: (r - mean) / (std + 1e-9) within each group of `groupSize`
+ * consecutive rewards, std unbiased (n - 1), as the paper's code; "no_std" (Dr. GRPO) drops the
+ * division. An all-equal group gives zeros.
+ */
+export function groupAdvantages(rewards: readonly number[], groupSize: number, mode: AdvantageMode = "std"): number[] {
+  if (!Number.isInteger(groupSize) || groupSize < 1 || rewards.length % groupSize !== 0) {
+    throw new Error(`rewards (${rewards.length}) must split into groups of ${groupSize}`);
+  }
+  const out = new Array<number>(rewards.length);
+  for (let g = 0; g < rewards.length; g += groupSize) {
+    const rs = rewards.slice(g, g + groupSize);
+    const mean = rs.reduce((a, b) => a + b, 0) / groupSize;
+    const varU = groupSize > 1 ? rs.reduce((a, b) => a + (b - mean) ** 2, 0) / (groupSize - 1) : 0;
+    const std = Math.sqrt(varU);
+    for (let i = 0; i < groupSize; i++) out[g + i] = mode === "std" ? (rs[i] - mean) / (std + 1e-9) : rs[i] - mean;
+  }
+  return out;
+}
+
+export interface ClipConfig {
+  epsLow: number;
+  epsHigh: number;
+  /** false: the plain policy-gradient surrogate rho * A. */
+  clip: boolean;
+}
+
+/**
+ * Per-token PPO/GRPO surrogate loss: -min(rho A, clip(rho, 1 - epsLow, 1 + epsHigh) A) with
+ * rho = exp(logp - oldLogp). Shapes (B, T); adv broadcasts as (B, 1).
+ */
+export function clippedTokenLoss(logp: tf.Tensor, oldLogp: tf.Tensor, adv: tf.Tensor, cfg: ClipConfig): tf.Tensor {
+  const ratio = tf.exp(logp.sub(oldLogp));
+  const unclipped = ratio.mul(adv);
+  if (!cfg.clip) return unclipped.neg();
+  const clipped = tf.clipByValue(ratio, 1 - cfg.epsLow, 1 + cfg.epsHigh).mul(adv);
+  return tf.minimum(unclipped, clipped).neg();
+}
+
+/** k3 estimator of KL(pi || ref) per token: exp(ref - logp) - (ref - logp) - 1 (>= 0). */
+export function k3(logp: tf.Tensor, refLogp: tf.Tensor): tf.Tensor {
+  const d = refLogp.sub(logp);
+  return tf.exp(d).sub(d).sub(1);
+}
+
+/**
+ * Reduce a per-token loss (B, T) under a 0/1 mask to a scalar.
+ *   seq-mean-token-mean      mean over each response's tokens, then over responses (the paper's)
+ *   token-mean               sum over all tokens / number of tokens in the batch
+ *   seq-mean-token-sum-norm  sum over each response's tokens / constant `norm`, then mean (Dr. GRPO)
+ */
+export function aggregateLoss(tokLoss: tf.Tensor, mask: tf.Tensor, agg: LossAggregation, norm: number): tf.Scalar {
+  const masked = tokLoss.mul(mask);
+  if (agg === "token-mean") return masked.sum().div(tf.maximum(mask.sum(), 1)) as tf.Scalar;
+  const perSeq = masked.sum(1);
+  if (agg === "seq-mean-token-mean") return perSeq.div(tf.maximum(mask.sum(1), 1)).mean() as tf.Scalar;
+  if (agg === "seq-mean-token-sum-norm") return perSeq.div(norm).mean() as tf.Scalar;
+  throw new Error(`unknown loss aggregation "${agg}"; valid: ${LOSS_AGGREGATIONS.join(", ")}`);
+}
+
+export interface ClipStats {
+  /** Tokens whose ratio fell below 1 - epsLow with A < 0 (the clip stops pushing them further down). */
+  lowClipped: number;
+  /** Tokens whose ratio rose above 1 + epsHigh with A > 0 (the clip stops pushing them further up). */
+  highClipped: number;
+  tokens: number;
+  ratioSum: number;
+}
+
+/** Count clipped tokens on each side (plain numbers; no gradient). */
+export function clipStats(ratio: Float32Array, adv: Float32Array, mask: Float32Array, T: number, cfg: ClipConfig): ClipStats {
+  const s: ClipStats = { lowClipped: 0, highClipped: 0, tokens: 0, ratioSum: 0 };
+  for (let i = 0; i < ratio.length; i++) {
+    if (!mask[i]) continue;
+    const a = adv[Math.floor(i / T)];
+    s.tokens++;
+    s.ratioSum += ratio[i];
+    if (a < 0 && ratio[i] < 1 - cfg.epsLow) s.lowClipped++;
+    if (a > 0 && ratio[i] > 1 + cfg.epsHigh) s.highClipped++;
+  }
+  return s;
+}

@@ -1,0 +1,141 @@
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { setup, tinyParams, TINY, maxAbsDiff, tf } from "./helpers";
+import { forward, tokenLogProbs, disposeParams, paramGrads, prefill, decodeStep, disposeCache } from "../src/model";
+import { sampleResponses, promptIds } from "../src/sampling";
+import { makeRng } from "../src/rng";
+import { EOS, encode } from "../src/tokens";
+import { adamStep, initAdam, DEFAULT_ADAM, disposeAdam } from "../src/optim";
+import { loadCheckpoint, saveCheckpoint, readCheckpointHeader } from "../src/checkpoint";
+import { encodeBatch } from "../src/pretrain";
+
+before(setup);
+
+test("causal mask: changing a future token never changes a past logit", () => {
+  const params = tinyParams();
+  const a = promptIds("k:3+4*2-5=python");
+  const b = [...a];
+  b[10] = encode("9")[0];
+  const [la, lb] = [a, b].map((ids) => tf.tidy(() => forward(params, tf.tensor2d([ids], [1, ids.length], "int32"), TINY).arraySync()[0]));
+  for (let t = 0; t < 10; t++) assert.ok(maxAbsDiff(la[t], lb[t]) === 0, `position ${t} changed`);
+  assert.ok(maxAbsDiff(la[10], lb[10]) > 0, "the changed position itself must change");
+  disposeParams(params);
+});
+
+test("KV-cached decoding gives the logits and tokens of full recomputation", () => {
+  const params = tinyParams(2);
+  const ids = promptIds("q:7*3-1=");
+  // cached: prefill then step
+  const { cachedLogits, fullLogits } = tf.tidy(() => {
+    const p = prefill(params, tf.tensor2d([ids], [1, ids.length], "int32"), TINY);
+    const nextTok = encode("p")[0];
+    const d = decodeStep(params, tf.tensor2d([[nextTok]], [1, 1], "int32"), p.cache, TINY);
+    const full = forward(params, tf.tensor2d([[...ids, nextTok]], [1, ids.length + 1], "int32"), TINY);
+    return { cachedLogits: d.logits.dataSync(), fullLogits: full.slice([0, ids.length, 0], [1, 1, TINY.vocabSize]).dataSync() };
+  });
+  assert.ok(maxAbsDiff(cachedLogits, fullLogits) < 1e-4);
+  // greedy tokens: cached sampler vs argmax over full recomputation at every step
+  const prompts = ["a:1+2=", "b:3*3-4=", "c:9-8+7="];
+  const fast = sampleResponses(params, TINY, prompts, { temperature: 0, maxNewTokens: 20 });
+  prompts.forEach((pr, i) => {
+    const seq = promptIds(pr);
+    const gen: number[] = [];
+    for (let s = 0; s < 20; s++) {
+      const row = tf.tidy(() => forward(params, tf.tensor2d([seq], [1, seq.length], "int32"), TINY).slice([0, seq.length - 1, 0], [1, 1, TINY.vocabSize]).dataSync());
+      let best = 0;
+      for (let j = 1; j < row.length; j++) if (row[j] > row[best]) best = j;
+      gen.push(best);
+      seq.push(best);
+      if (best === EOS) break;
+    }
+    assert.deepEqual(fast[i].tokens, gen, `prompt ${pr}`);
+  });
+  disposeParams(params);
+});
+
+test("sampling: seeded reproducible, greedy seed-independent, limit and prefix respected, no tensor leak", () => {
+  const params = tinyParams(3);
+  const prompts = ["a:1+2=", "b:3*3-4=", "c:9-8+7=", "d:2+2+2+2="];
+  const before = tf.memory().numTensors;
+  const s1 = sampleResponses(params, TINY, prompts, { temperature: 1, maxNewTokens: 12, rng: makeRng(5) });
+  const s2 = sampleResponses(params, TINY, prompts, { temperature: 1, maxNewTokens: 12, rng: makeRng(5) });
+  const s3 = sampleResponses(params, TINY, prompts, { temperature: 1, maxNewTokens: 12, rng: makeRng(6) });
+  assert.deepEqual(s1, s2);
+  assert.notDeepEqual(s1, s3);
+  // a prompt's sample does not depend on its batch-mates: one row per batch gives the same samples
+  const single = sampleResponses(params, TINY, prompts, { temperature: 1, maxNewTokens: 12, rng: makeRng(5), maxBatch: 1 });
+  assert.deepEqual(single, s1);
+  const g1 = sampleResponses(params, TINY, prompts, { temperature: 0, maxNewTokens: 12, rng: makeRng(1) });
+  const g2 = sampleResponses(params, TINY, prompts, { temperature: 0, maxNewTokens: 12, rng: makeRng(2) });
+  assert.deepEqual(g1, g2);
+  for (const s of [...s1, ...g1]) assert.ok(s.tokens.length <= 12);
+  const pre = sampleResponses(params, TINY, prompts, { temperature: 0, maxNewTokens: 12, prefix: "python " });
+  for (const s of pre) assert.ok(s.text.startsWith("python "));
+  assert.equal(tf.memory().numTensors, before, "sampling leaked tensors");
+  assert.throws(() => sampleResponses(params, TINY, prompts, { temperature: 1, maxNewTokens: 12 }), /needs an rng/);
+  disposeParams(params);
+});
+
+test("a tiny model overfits one batch; training steps leak no tensors", () => {
+  const params = tinyParams(4);
+  const opt = initAdam(params);
+  const { ids, mask } = encodeBatch([{ prompt: "k:3+4=", response: "python a=3+4#7 \\boxed{7}", eos: true }, { prompt: "m:9-2=", response: "9-2 is 7 \\boxed{7}", eos: true }]);
+  const lossOf = () => tf.tidy(() => tokenLogProbs(params, ids, TINY).mul(mask).sum().div(mask.sum()).neg().dataSync()[0]);
+  const first = lossOf();
+  let count = -1;
+  for (let i = 0; i < 150; i++) {
+    const { value, grads } = paramGrads(params, () => tokenLogProbs(params, ids, TINY).mul(mask).sum().div(mask.sum()).neg() as tf.Scalar);
+    adamStep(params, grads, opt, { ...DEFAULT_ADAM, lr: 1e-2 });
+    tf.dispose([value, ...Object.values(grads)]);
+    if (i === 1) count = tf.memory().numTensors;
+    if (i > 1) assert.equal(tf.memory().numTensors, count, `tensor count grew at step ${i}`);
+  }
+  const last = lossOf();
+  assert.ok(first > 3 && last < 0.1, `loss ${first} -> ${last}`);
+  tf.dispose([ids, mask]);
+  disposeAdam(opt);
+  disposeParams(params);
+});
+
+test("gradient-norm clip caps the update's gradient norm", () => {
+  const params = tinyParams(5);
+  const opt = initAdam(params);
+  const grads: Record<string, tf.Tensor> = {};
+  for (const [k, v] of Object.entries(params)) grads[k] = tf.onesLike(v).mul(10);
+  const norm = adamStep(params, grads, opt, DEFAULT_ADAM);
+  assert.ok(norm > 1, "raw norm is reported");
+  // after clipping to 1.0, the first moment is (1 - beta1) * clipped grad: its norm is 0.1
+  const mNorm = Math.sqrt(Object.values(opt.m).reduce((s, m) => s + tf.tidy(() => m.square().sum().dataSync()[0]), 0));
+  assert.ok(Math.abs(mNorm - 0.1) < 1e-4, `m norm ${mNorm}`);
+  tf.dispose(Object.values(grads));
+  disposeAdam(opt);
+  disposeParams(params);
+});
+
+test("checkpoints round-trip, and bad files are errors that name the file and the mismatch", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ckpt-"));
+  const file = path.join(dir, "m.ckpt");
+  const params = tinyParams(6);
+  saveCheckpoint(file, params, { name: "t", config: TINY, meta: {}, step: 3, metrics: {} });
+  const ck = loadCheckpoint(file);
+  for (const k of Object.keys(params)) assert.equal(maxAbsDiff(params[k].dataSync(), ck.params[k].dataSync()), 0);
+  assert.equal(readCheckpointHeader(file).step, 3);
+  disposeParams(ck.params);
+  const bytes = fs.readFileSync(file);
+  fs.writeFileSync(path.join(dir, "trunc.ckpt"), bytes.subarray(0, bytes.length - 100));
+  assert.throws(() => loadCheckpoint(path.join(dir, "trunc.ckpt")), /trunc\.ckpt is truncated/);
+  fs.writeFileSync(path.join(dir, "junk.ckpt"), "hello");
+  assert.throws(() => loadCheckpoint(path.join(dir, "junk.ckpt")), /junk\.ckpt is not a checkpoint/);
+  // another vocabulary
+  const text = bytes.toString("latin1");
+  const vocabMangled = Buffer.from(text.replace('"<pad>"', '"<PAD>"'), "latin1");
+  fs.writeFileSync(path.join(dir, "vocab.ckpt"), vocabMangled);
+  assert.throws(() => loadCheckpoint(path.join(dir, "vocab.ckpt")), /vocab\.ckpt was trained with another vocabulary/);
+  // wrong shapes: header claims a different width
+  assert.throws(() => loadCheckpoint(file, { expectConfig: { ...TINY, dModel: 32, dMlp: 64 } }), /m\.ckpt has model config/);
+  assert.throws(() => loadCheckpoint(path.join(dir, "missing.ckpt")), /missing\.ckpt does not exist/);
+  disposeParams(params);
+});
