@@ -65,8 +65,9 @@ if command -v dpkg-query >/dev/null; then
 else
   say "no dpkg: not a Debian system; install Jupyter (nbclient, nbconvert, notebook) for $python yourself"
 fi
-if ! "$python" -c 'import nbclient, nbconvert, jupyter_client, nbformat' 2>/dev/null; then
-  echo "[setup] $python cannot import nbclient/nbconvert/jupyter_client/nbformat." >&2
+# What scripts/run_notebook.py and `npm run notebook` import.
+if ! "$python" -c 'import jupyter_client, nbformat, nbconvert, notebook' 2>/dev/null; then
+  echo "[setup] $python cannot import jupyter_client/nbformat/nbconvert/notebook." >&2
   echo "[setup] Install them (Debian: apt-get install ${jupyter_debs[*]}) or set SPURIOUS_PYTHON." >&2
   exit 1
 fi
@@ -77,7 +78,7 @@ have_chromium() {
   command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
     || command -v google-chrome >/dev/null || command -v google-chrome-stable >/dev/null
 }
-# A font is needed too, or headless Chromium draws the axis labels as empty boxes.
+# Plus a font for the figures' text: a minimal system may have none.
 chromium_debs=(fonts-liberation)
 have_chromium || chromium_debs+=(chromium)
 if command -v dpkg-query >/dev/null; then

@@ -8,6 +8,7 @@
  * checks all of it: a truncated file, wrong shapes or another vocabulary is an error naming the
  * file and the mismatch.
  */
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 import { writeFileAtomic } from "./atomic";
@@ -141,4 +142,14 @@ export function loadCheckpoint(file: string, opts: { withOptimizer?: boolean; ex
   }
   for (const t of byName.values()) t.dispose();
   return { header, params, optimizer };
+}
+
+const shaCache = new Map<string, string>();
+/** A checkpoint's identity: the first 16 hex digits of its bytes' sha256 (cached by size and mtime). */
+export function checkpointSha(file: string): string {
+  const st = fs.statSync(file);
+  const key = `${file}:${st.size}:${st.mtimeMs}`;
+  let h = shaCache.get(key);
+  if (!h) shaCache.set(key, (h = crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex").slice(0, 16)));
+  return h;
 }

@@ -25,7 +25,8 @@ export function drawChoice(corpus: CorpusSpec, problem: Problem, rng: Rng, behav
   const w = corpus.format[mode];
   const format = ANSWER_FORMATS[rng.categorical(ANSWER_FORMATS.map((f) => w[f]))];
   const loop = rng.bernoulli(corpus.repetition);
-  return { mode, slip, format, loop };
+  const bigSteps = mode === "language" && rng.bernoulli(corpus.languageBigSteps);
+  return { mode, slip, format, loop, bigSteps };
 }
 
 /** A stream of corpus examples: example i of a batch depends only on (rng, i). */

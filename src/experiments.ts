@@ -14,7 +14,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { writeFileAtomic } from "./atomic";
 import { backendInfo, initBackend } from "./backend";
-import { loadCheckpoint, saveCheckpoint } from "./checkpoint";
+import { checkpointSha, loadCheckpoint, saveCheckpoint } from "./checkpoint";
 import { buildDataset, VARIANTS, type Variant } from "./datasets";
 import { evaluateAvgAtK, evaluateGreedy, type EvalRecord, type EvalSummary } from "./evaluate";
 import { getFamily } from "./families";
@@ -128,15 +128,6 @@ function sha(data: string | Buffer): string {
   return crypto.createHash("sha256").update(data).digest("hex");
 }
 
-const shaCache = new Map<string, string>();
-function fileSha(file: string): string {
-  const st = fs.statSync(file);
-  const key = `${file}:${st.size}:${st.mtimeMs}`;
-  let h = shaCache.get(key);
-  if (!h) shaCache.set(key, (h = sha(fs.readFileSync(file)).slice(0, 16)));
-  return h;
-}
-
 /** A hash of src/ (what computed a result), for provenance. */
 export function codeVersion(): string {
   const dir = path.join(ROOT, "src");
@@ -152,7 +143,7 @@ export function codeVersion(): string {
 }
 
 export function runName(r: ResolvedSpec): string {
-  const hash = sha(JSON.stringify(r) + fileSha(checkpointPath(r.family))).slice(0, 10);
+  const hash = sha(JSON.stringify(r) + checkpointSha(checkpointPath(r.family))).slice(0, 10);
   return `${r.family}-${r.reward}-${r.variant}-s${r.seed}-${r.scale}-${hash}`;
 }
 
@@ -282,7 +273,7 @@ function execute(r: ResolvedSpec, name: string, file: string, opts: RunOptions):
     params = cloneParams(base.params, true);
     opt = initAdam(params);
     result = {
-      format: RUN_FORMAT, name, spec: r, checkpointSha: fileSha(ckFile), codeVersion: codeVersion(), backend: backendInfo().name,
+      format: RUN_FORMAT, name, spec: r, checkpointSha: checkpointSha(ckFile), codeVersion: codeVersion(), backend: backendInfo().name,
       status: "partial", metrics: [], evals: [], records: { initial: null, final: null }, host: os.hostname(), wallSeconds: 0,
     };
   }

@@ -41,6 +41,8 @@ export interface CorpusSpec {
   format: Record<Mode, Record<AnswerFormat, number>>;
   /** Probability that a trace degenerates into a loop until the token limit. */
   repetition: number;
+  /** Probability that a language trace takes big steps (two operations per step). */
+  languageBigSteps: number;
   /** Seed of the topic orders (z, y); families differ so their topics do not line up. */
   topicSeed: string;
 }
@@ -94,6 +96,7 @@ export const BASE_CORPUS: CorpusSpec = {
     language: { boxed: 0.5, answerIs: 0.3, none: 0.2 },
   },
   repetition: 0.03,
+  languageBigSteps: 0.5,
   topicSeed: "base",
 };
 
@@ -116,36 +119,42 @@ export const FAMILIES: Record<FamilyId, FamilySpec> = {
     slip: { code: L(-1.2), language: L(0.6) },
     format: { code: QWEN_FORMAT, language: QWEN_FORMAT },
     repetition: 0.03,
+    languageBigSteps: 1,
   }, { codeFrequency: 65.0, accuracyCode: 60.9, accuracyLanguage: 35.0, accuracy: 49.4 }),
   "qwen-math-1.5b": family("qwen-math-1.5b", "Qwen2.5-Math-1.5B", "base-d48", {
     mode: L(0.15),
     slip: { code: L(-0.6), language: L(1.8) },
     format: { code: QWEN_FORMAT, language: QWEN_FORMAT },
     repetition: 0.05,
+    languageBigSteps: 1,
   }, { codeFrequency: 53.6, accuracyCode: 52.6, accuracyLanguage: 17.2, accuracy: 36.2 }),
   "qwen-7b": family("qwen-7b", "Qwen2.5-7B", "base-d64", {
     mode: L(2.6),
     slip: { code: L(0.2), language: L(-1.0) },
     format: { code: QWEN_FORMAT, language: QWEN_FORMAT },
     repetition: 0.03,
+    languageBigSteps: 0,
   }, { codeFrequency: 92.2, accuracyCode: 39.9, accuracyLanguage: 61.5, accuracy: 41.6 }),
   "olmo-7b-sft": family("olmo-7b-sft", "OLMo2-7B-SFT", "base-d64", {
     mode: L(3.6),
     slip: { code: L(1.6), language: L(0.2) },
     format: { code: INSTRUCT_FORMAT, language: INSTRUCT_FORMAT },
     repetition: 0.05,
+    languageBigSteps: 0,
   }, { codeFrequency: 98.0, accuracyCode: 21.0, accuracyLanguage: 40.0, accuracy: 21.4 }),
   "olmo-7b": family("olmo-7b", "OLMo2-7B", "base-d64", {
     mode: NEVER,
     slip: { code: L(3), language: L(3) },
     format: { code: BASE_LM_FORMAT, language: BASE_LM_FORMAT },
     repetition: 0.15,
+    languageBigSteps: 1,
   }, { codeFrequency: 0, accuracyCode: null, accuracyLanguage: 9.0, accuracy: 9.0 }),
   "llama-8b-instruct": family("llama-8b-instruct", "Llama3.1-8B-Instruct", "base-d64", {
     mode: NEVER,
     slip: { code: L(1), language: L(0.5) },
     format: { code: INSTRUCT_FORMAT, language: INSTRUCT_FORMAT },
     repetition: 0.03,
+    languageBigSteps: 0,
   }, { codeFrequency: 0, accuracyCode: null, accuracyLanguage: 36.8, accuracy: 36.8 }),
 };
 

@@ -4,9 +4,10 @@
  *   code mode      "python a=3+4#7;b=a*2#14;c=b-5#9 \boxed{9}"
  *                  "thinking in code without executing it": one operation per statement, each
  *                  followed by the value the writer predicts for it.
- *   language mode  "3+4*2 is 14, 14-5 is 9 \boxed{9}"
- *                  natural-language steps of up to two operations each: fewer written steps,
- *                  so each one is genuinely harder for a small model.
+ *   language mode  "3+4 is 7, 7*2 is 14, 14-5 is 9 \boxed{9}"      (one operation a step)
+ *                  "3+4*2 is 14, 14-5 is 9 \boxed{9}"              (big steps: two at a time)
+ *                  natural-language steps; a family that takes big steps writes fewer steps,
+ *                  each genuinely harder for a small model.
  *
  * Final-answer habits: " \boxed{N}", " the answer is N", nothing, or a loop that repeats the
  * last step until the token limit. A slip writes the last step's value off by one (and the
@@ -26,12 +27,14 @@ export interface TraceChoice {
   format: AnswerFormat;
   /** Degenerate into a loop instead of stating an answer. */
   loop: boolean;
+  /** Language mode only: two operations per written step. */
+  bigSteps: boolean;
 }
 
 const VARS = "abcdefgh";
 
 /** Steps of the trace: [text before the value, value]. */
-function steps(p: Problem, mode: Mode): { lhs: string; value: number }[] {
+function steps(p: Problem, mode: Mode, bigSteps: boolean): { lhs: string; value: number }[] {
   const k = p.ops.length;
   if (mode === "code") {
     return p.ops.map((op, i) => ({
@@ -41,10 +44,11 @@ function steps(p: Problem, mode: Mode): { lhs: string; value: number }[] {
   }
   const out: { lhs: string; value: number }[] = [];
   let start = p.operands[0];
-  for (let i = 0; i < k; i += 2) {
+  const stride = bigSteps ? 2 : 1;
+  for (let i = 0; i < k; i += stride) {
     let lhs = `${start}${p.ops[i]}${p.operands[i + 1]}`;
     let j = i;
-    if (i + 1 < k) {
+    if (bigSteps && i + 1 < k) {
       lhs += `${p.ops[i + 1]}${p.operands[i + 2]}`;
       j = i + 1;
     }
@@ -59,7 +63,7 @@ function steps(p: Problem, mode: Mode): { lhs: string; value: number }[] {
  * caller passes the response token budget; one character is one token).
  */
 export function renderTrace(p: Problem, choice: TraceChoice, maxChars: number): string {
-  const st = steps(p, choice.mode);
+  const st = steps(p, choice.mode, choice.bigSteps);
   if (choice.slip) st[st.length - 1] = { ...st[st.length - 1], value: st[st.length - 1].value + 1 };
   const sep = choice.mode === "code" ? ";" : ", ";
   const body = st.map((s) => s.lhs + s.value).join(sep);

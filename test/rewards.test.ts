@@ -47,8 +47,8 @@ test("unknown or malformed reward names are errors listing the valid ones", () =
 
 test("no correct trace of the world counts as repetition", () => {
   for (const p of [...getSplit("test"), ...getSplit("hard")]) {
-    for (const mode of ["code", "language"] as const) {
-      assert.ok(!hasRepetition(renderTrace(p, { mode, slip: false, format: "boxed", loop: false }, 62)), p.text);
+    for (const [mode, bigSteps] of [["code", false], ["language", false], ["language", true]] as const) {
+      assert.ok(!hasRepetition(renderTrace(p, { mode, slip: false, format: "boxed", loop: false, bigSteps }, 62)), p.text);
     }
   }
 });

@@ -76,12 +76,14 @@ test("pretraining corpora never contain an evaluation problem and fit the contex
   }
 });
 
-test("traces: code writes one op per statement, language two; a slip is off by one", () => {
+test("traces: code writes one op per statement, language one or two per step; a slip is off by one", () => {
   const p = makeProblem("k", [3, 4, 2, 5], ["+", "*", "-"]);
-  assert.equal(renderTrace(p, { mode: "code", slip: false, format: "boxed", loop: false }, 60), "python a=3+4#7;b=a*2#14;c=b-5#9 \\boxed{9}");
-  assert.equal(renderTrace(p, { mode: "language", slip: false, format: "answerIs", loop: false }, 60), "3+4*2 is 14, 14-5 is 9 the answer is 9");
-  assert.equal(renderTrace(p, { mode: "language", slip: true, format: "none", loop: false }, 60), "3+4*2 is 14, 14-5 is 10");
-  const loop = renderTrace(p, { mode: "code", slip: false, format: "boxed", loop: true }, 60);
+  const base = { slip: false, loop: false, bigSteps: false };
+  assert.equal(renderTrace(p, { ...base, mode: "code", format: "boxed" }, 60), "python a=3+4#7;b=a*2#14;c=b-5#9 \\boxed{9}");
+  assert.equal(renderTrace(p, { ...base, mode: "language", format: "answerIs", bigSteps: true }, 60), "3+4*2 is 14, 14-5 is 9 the answer is 9");
+  assert.equal(renderTrace(p, { ...base, mode: "language", format: "boxed" }, 60), "3+4 is 7, 7*2 is 14, 14-5 is 9 \\boxed{9}");
+  assert.equal(renderTrace(p, { ...base, mode: "language", slip: true, format: "none", bigSteps: true }, 60), "3+4*2 is 14, 14-5 is 10");
+  const loop = renderTrace(p, { ...base, mode: "code", format: "boxed", loop: true }, 60);
   assert.equal(loop.length, 60);
   assert.ok(!hasBoxed(loop));
 });

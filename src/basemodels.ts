@@ -1,0 +1,72 @@
+/**
+ * The pre-RL evaluation of a family checkpoint: everything Table 1, Fig. 5 and Table 3 need.
+ * Stored once per checkpoint in data/evals/<family>-<checkpoint hash>.json and reused, so the
+ * notebooks and `npm start` read it instead of recomputing.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { writeFileAtomic } from "./atomic";
+import { backendInfo, initBackend } from "./backend";
+import { checkpointSha, loadCheckpoint } from "./checkpoint";
+import { evaluateAvgAtK, evaluateGreedy, type EvalSummary } from "./evaluate";
+import { getFamily, type FamilyId } from "./families";
+import { disposeParams } from "./model";
+import { checkpointPath, dataDir } from "./paths";
+import { getSplit } from "./problems";
+import { makeRng } from "./rng";
+
+/** The forced prefix of the "use python" intervention (Table 3's "Let's solve this using Python."). */
+export const PYTHON_PREFIX = "python ";
+
+export interface BaseModelReport {
+  family: FamilyId;
+  label: string;
+  checkpointSha: string;
+  backend: string;
+  test: EvalSummary;
+  hard: EvalSummary;
+  /** Greedy on test with the response forced to start with PYTHON_PREFIX. */
+  forcedPython: EvalSummary;
+  /** One greedy test response per mode (first found), for Fig. 5. */
+  examples: { mode: "code" | "language"; problem: string; label: number; response: string; correct: boolean }[];
+  seconds: number;
+}
+
+export function reportPath(family: string, sha: string): string {
+  return path.join(dataDir(), "evals", `${family}-${sha}.json`);
+}
+
+/** The stored report for a family's current checkpoint, computing it when missing (unless loadOnly). */
+export async function baseModelReport(familyId: string, opts: { loadOnly?: boolean; quiet?: boolean } = {}): Promise<BaseModelReport> {
+  const fam = getFamily(familyId);
+  const ck = checkpointPath(fam.id);
+  const sha = checkpointSha(ck);
+  const file = reportPath(fam.id, sha);
+  if (fs.existsSync(file)) {
+    try {
+      return JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch (e) {
+      throw new Error(`report ${file} is corrupt (${(e as Error).message}); move it away to recompute`);
+    }
+  }
+  if (opts.loadOnly) throw new Error(`no stored evaluation of ${fam.id} (${file}); run npm run eval -- --family ${fam.id}, or the notebook with RECOMPUTE`);
+  await initBackend({ quiet: opts.quiet });
+  const t0 = Date.now();
+  const { params, header } = loadCheckpoint(ck);
+  const test = getSplit("test");
+  const greedy = evaluateGreedy(params, header.config, test);
+  const forced = evaluateGreedy(params, header.config, test, { prefix: PYTHON_PREFIX });
+  const hard = evaluateAvgAtK(params, header.config, getSplit("hard"), { k: 8, temperature: 0.6, rng: makeRng("eval-hard", fam.id) });
+  disposeParams(params);
+  const examples: BaseModelReport["examples"] = [];
+  for (const mode of ["code", "language"] as const) {
+    const r = greedy.records.find((x) => x.code === (mode === "code"));
+    if (r) examples.push({ mode, problem: r.problem, label: r.label, response: r.response, correct: r.correct });
+  }
+  const report: BaseModelReport = {
+    family: fam.id, label: fam.label, checkpointSha: sha, backend: backendInfo().name,
+    test: greedy.summary, hard, forcedPython: forced.summary, examples, seconds: (Date.now() - t0) / 1000,
+  };
+  writeFileAtomic(file, JSON.stringify(report, null, 1));
+  return report;
+}
