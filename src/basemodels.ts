@@ -36,13 +36,16 @@ export function reportPath(family: string, sha: string): string {
   return path.join(dataDir(), "evals", `${family}-${sha}.json`);
 }
 
-/** The stored report for a family's current checkpoint, computing it when missing (unless loadOnly). */
-export async function baseModelReport(familyId: string, opts: { loadOnly?: boolean; quiet?: boolean } = {}): Promise<BaseModelReport> {
+/**
+ * The stored report for a family's current checkpoint, computing it when missing (unless loadOnly).
+ * `smoke` evaluates only a few problems and stores nothing (tests).
+ */
+export async function baseModelReport(familyId: string, opts: { loadOnly?: boolean; quiet?: boolean; smoke?: boolean } = {}): Promise<BaseModelReport> {
   const fam = getFamily(familyId);
   const ck = checkpointPath(fam.id);
   const sha = checkpointSha(ck);
   const file = reportPath(fam.id, sha);
-  if (fs.existsSync(file)) {
+  if (!opts.smoke && fs.existsSync(file)) {
     try {
       return JSON.parse(fs.readFileSync(file, "utf8"));
     } catch (e) {
@@ -53,10 +56,10 @@ export async function baseModelReport(familyId: string, opts: { loadOnly?: boole
   await initBackend({ quiet: opts.quiet });
   const t0 = Date.now();
   const { params, header } = loadCheckpoint(ck);
-  const test = getSplit("test");
+  const test = getSplit("test").slice(0, opts.smoke ? 40 : undefined);
   const greedy = evaluateGreedy(params, header.config, test);
   const forced = evaluateGreedy(params, header.config, test, { prefix: PYTHON_PREFIX });
-  const hard = evaluateAvgAtK(params, header.config, getSplit("hard"), { k: 8, temperature: 0.6, rng: makeRng("eval-hard", fam.id) });
+  const hard = evaluateAvgAtK(params, header.config, getSplit("hard").slice(0, opts.smoke ? 10 : undefined), { k: opts.smoke ? 2 : 8, temperature: 0.6, rng: makeRng("eval-hard", fam.id) });
   disposeParams(params);
   const examples: BaseModelReport["examples"] = [];
   for (const mode of ["code", "language"] as const) {
@@ -67,6 +70,6 @@ export async function baseModelReport(familyId: string, opts: { loadOnly?: boole
     family: fam.id, label: fam.label, checkpointSha: sha, backend: backendInfo().name,
     test: greedy.summary, hard, forcedPython: forced.summary, examples, seconds: (Date.now() - t0) / 1000,
   };
-  writeFileAtomic(file, JSON.stringify(report, null, 1));
+  if (!opts.smoke) writeFileAtomic(file, JSON.stringify(report, null, 1));
   return report;
 }

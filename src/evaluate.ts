@@ -61,12 +61,14 @@ export function summarize(records: readonly EvalRecord[]): EvalSummary {
 export interface EvalOptions {
   /** Forced response prefix (e.g. the "use python" intervention). */
   prefix?: string;
+  /** Per-problem forced prefixes. */
+  prefixes?: readonly string[];
   maxNewTokens?: number;
 }
 
 /** Greedy pass@1 with per-problem records. */
 export function evaluateGreedy(params: Params, config: ModelConfig, problems: readonly Problem[], opts: EvalOptions = {}): { summary: EvalSummary; records: EvalRecord[] } {
-  const samples = sampleResponses(params, config, problems.map((p) => p.prompt), { temperature: 0, maxNewTokens: opts.maxNewTokens ?? MAX_RESPONSE_TOKENS, prefix: opts.prefix });
+  const samples = sampleResponses(params, config, problems.map((p) => p.prompt), { temperature: 0, maxNewTokens: opts.maxNewTokens ?? MAX_RESPONSE_TOKENS, prefix: opts.prefix, prefixes: opts.prefixes });
   const records = problems.map((p, i) => gradeResponse(p, samples[i].text));
   return { summary: summarize(records), records };
 }

@@ -137,13 +137,29 @@ function causalMask(T: number): tf.Tensor {
 }
 
 /** Embed ids (B, T) starting at position `pos0` -> (B, T, C). */
-function embed(params: Params, ids: tf.Tensor2D, pos0: number, c: ModelConfig): tf.Tensor3D {
+function embed(params: Params, ids: tf.Tensor2D, pos0: number, c: ModelConfig, pads: readonly number[] | null): tf.Tensor3D {
   const [B, T] = ids.shape;
-  if (pos0 + T > c.contextLength) throw new Error(`sequence of ${pos0 + T} tokens exceeds contextLength ${c.contextLength}`);
   const onehot = tf.oneHot(ids.reshape([B * T]), c.vocabSize); // (B*T, V)
   const tok = mm(onehot, params.wte).reshape([B, T, c.dModel]);
-  const pos = tf.slice(params.wpe, [pos0, 0], [T, c.dModel]); // (T, C)
+  if (!pads) {
+    if (pos0 + T > c.contextLength) throw new Error(`sequence of ${pos0 + T} tokens exceeds contextLength ${c.contextLength}`);
+    const pos = tf.slice(params.wpe, [pos0, 0], [T, c.dModel]); // (T, C)
+    return tok.add(pos) as tf.Tensor3D;
+  }
+  // Left-padded rows (sampling only, no gradient): row b's token t sits at position pos0 + t - pads[b].
+  const posIds = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) posIds[b * T + t] = Math.max(0, pos0 + t - pads[b]);
+  const maxPos = posIds.reduce((a, x) => Math.max(a, x), 0);
+  if (maxPos >= c.contextLength) throw new Error(`sequence of ${maxPos + 1} tokens exceeds contextLength ${c.contextLength}`);
+  const pos = tf.gather(params.wpe, tf.tensor1d(posIds, "int32")).reshape([B, T, c.dModel]);
   return tok.add(pos) as tf.Tensor3D;
+}
+
+/** Additive mask (B, 1, 1, S) hiding each row's left padding from attention. */
+function padMask(pads: readonly number[], S: number): tf.Tensor {
+  const vals = new Float32Array(pads.length * S);
+  pads.forEach((p, b) => vals.fill(-1e9, b * S, b * S + Math.min(p, S)));
+  return tf.tensor4d(vals, [pads.length, 1, 1, S]);
 }
 
 /** (B, T, C) -> (B*H, T, hd) */
@@ -167,18 +183,24 @@ export interface KVCache {
   layers: LayerCache[];
   /** Number of positions cached. */
   length: number;
+  /** Left padding of each row (null: no padding). */
+  pads: number[] | null;
 }
 
 /**
  * Run the blocks over x (B, T, C) whose first position is `pos0`. With `cache` (holding pos0
  * positions), attention also sees the cached keys/values; the new cache is returned when asked.
  */
-function blocks(params: Params, x: tf.Tensor3D, c: ModelConfig, cache: KVCache | null, wantCache: boolean): { h: tf.Tensor2D; cache: KVCache | null } {
+function blocks(params: Params, x: tf.Tensor3D, c: ModelConfig, cache: KVCache | null, wantCache: boolean, pads: number[] | null): { h: tf.Tensor2D; cache: KVCache | null } {
   const [B, T] = x.shape;
   const hd = c.dModel / c.nHeads;
   let h: tf.Tensor2D = x.reshape([B * T, c.dModel]);
   const layers: LayerCache[] = [];
   const past = cache ? cache.length : 0;
+  const S = past + T;
+  // Query i (absolute position past+i) sees keys 0..past+i: the last T rows of the (S, S) mask.
+  const causal = past === 0 ? causalMask(T) : tf.slice(causalMask(S), [past, 0], [T, S]);
+  const mask = pads ? causal.add(padMask(pads, S)) : causal; // (T, S) or (B, 1, T, S)
   for (let l = 0; l < c.nLayers; l++) {
     const p = (n: string) => params[`h${l}.${n}`];
     const a = layerNorm(h, p("ln1.g"), p("ln1.b"));
@@ -191,24 +213,22 @@ function blocks(params: Params, x: tf.Tensor3D, c: ModelConfig, cache: KVCache |
       vh = tf.concat([cache.layers[l].v, vh], 1);
     }
     if (wantCache) layers.push({ k: kh, v: vh });
-    const S = past + T;
     let att = tf.matMul(splitHeads(q, B, T, c), kh, false, true).mul(1 / Math.sqrt(hd)); // (B*H, T, S)
-    // Query i (absolute position past+i) sees keys 0..past+i: the last T rows of the (S, S) mask.
-    const mask = past === 0 ? causalMask(T) : tf.slice(causalMask(S), [past, 0], [T, S]);
-    att = tf.softmax(att.add(mask));
+    att = pads ? att.reshape([B, c.nHeads, T, S]).add(mask).reshape([B * c.nHeads, T, S]) : att.add(mask);
+    att = tf.softmax(att);
     const y = mergeHeads(tf.matMul(att, vh), B, T, c); // (B*T, C)
     h = h.add(mm(y, p("attn.wo")).add(p("attn.bo")));
     const m = layerNorm(h, p("ln2.g"), p("ln2.b"));
     h = h.add(mm(gelu(mm(m, p("mlp.w1")).add(p("mlp.b1"))), p("mlp.w2")).add(p("mlp.b2")));
   }
   h = layerNorm(h, params["lnf.g"], params["lnf.b"]) as tf.Tensor2D;
-  return { h, cache: wantCache ? { layers, length: past + T } : null };
+  return { h, cache: wantCache ? { layers, length: past + T, pads } : null };
 }
 
 /** Logits (B, T, V) for token ids (B, T). Pure: call inside tf.tidy / a gradient tape. */
 export function forward(params: Params, ids: tf.Tensor2D, c: ModelConfig): tf.Tensor3D {
   const [B, T] = ids.shape;
-  const { h } = blocks(params, embed(params, ids, 0, c), c, null, false);
+  const { h } = blocks(params, embed(params, ids, 0, c, null), c, null, false, null);
   return head(params, h).reshape([B, T, c.vocabSize]); // (B, T, V)
 }
 
@@ -236,17 +256,21 @@ export function tokenLogProbsAndEntropy(params: Params, ids: tf.Tensor2D, c: Mod
   return { logp: all.mul(targets).sum(-1) as tf.Tensor2D, entropy: tf.exp(all).mul(all).sum(-1).neg() as tf.Tensor2D };
 }
 
-/** Prefill: logits of the last position (B, V) and a cache holding all T positions. */
-export function prefill(params: Params, ids: tf.Tensor2D, c: ModelConfig): { logits: tf.Tensor2D; cache: KVCache } {
+/**
+ * Prefill: logits of the last position (B, V) and a cache holding all T positions. With `pads`,
+ * row b is left-padded by pads[b] tokens that attention never sees and positions skip, so rows of
+ * different lengths decode together and each gets the logits it would get alone.
+ */
+export function prefill(params: Params, ids: tf.Tensor2D, c: ModelConfig, pads: number[] | null = null): { logits: tf.Tensor2D; cache: KVCache } {
   const [B, T] = ids.shape;
-  const { h, cache } = blocks(params, embed(params, ids, 0, c), c, null, true);
+  const { h, cache } = blocks(params, embed(params, ids, 0, c, pads), c, null, true, pads);
   const last = tf.slice(h.reshape([B, T, c.dModel]), [0, T - 1, 0], [B, 1, c.dModel]).reshape([B, c.dModel]);
   return { logits: head(params, last), cache: cache! };
 }
 
 /** One cached decoding step: ids (B, 1) at position cache.length -> logits (B, V) and the grown cache. */
 export function decodeStep(params: Params, ids: tf.Tensor2D, cache: KVCache, c: ModelConfig): { logits: tf.Tensor2D; cache: KVCache } {
-  const { h, cache: next } = blocks(params, embed(params, ids, cache.length, c), c, cache, true);
+  const { h, cache: next } = blocks(params, embed(params, ids, cache.length, c, cache.pads), c, cache, true, cache.pads);
   return { logits: head(params, h), cache: next! };
 }
 

@@ -15,7 +15,7 @@
  *   test  (500, k in {2,3})  the MATH-500 analog, greedy pass@1
  *   hard  (200, k = 4)       the AMC analog, avg@8 at temperature 0.6
  *   fresh (500, k in {2,3})  never in any corpus: the contamination-free AIME-2025 analog
- *   train (2048, k in {2,3}) the RL prompts (DeepScaleR analog); pretraining corpora draw from the
+ *   train (1024, k in {2,3}) the RL prompts (DeepScaleR analog); pretraining corpora draw from the
  *                            same hash buckets as train, never from an evaluation bucket.
  */
 import { makeRng, type Rng } from "./rng";
@@ -60,7 +60,7 @@ export const SPLIT_SPECS: Record<SplitName, SplitSpec> = {
   test: { size: 500, ks: [2, 3], kWeights: [0.4, 0.6], buckets: [0, 3] },
   hard: { size: 200, ks: [4], kWeights: [1], buckets: [3, 6] },
   fresh: { size: 500, ks: [2, 3], kWeights: [0.4, 0.6], buckets: [6, 9] },
-  train: { size: 2048, ks: [2, 3], kWeights: [0.4, 0.6], buckets: [9, 100] },
+  train: { size: 1024, ks: [2, 3], kWeights: [0.4, 0.6], buckets: [9, 100] },
 };
 
 /** Operation counts a pretraining corpus draws, and how often. */

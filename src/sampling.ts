@@ -1,8 +1,9 @@
 /**
  * Batched, KV-cached sampling.
  *
- * Prompts are grouped by token length so that no prompt is padded (absolute position embeddings
- * would shift under left padding), then each group is decoded step by step with the cache.
+ * Prompts of different lengths decode together: each row is left-padded, and the pads are masked
+ * out of attention and skipped by the position embedding, so a row's tokens do not depend on its
+ * batch-mates (tested against one-row-at-a-time decoding and against full recomputation).
  * Every prompt i draws from its own stream `rng.fork(i)`, so its sample does not depend on which
  * other prompts share the batch. Greedy decoding (temperature 0) takes the argmax and ignores
  * the stream. A forced response prefix (the paper's "Let's solve this using Python." analog) is
@@ -22,6 +23,8 @@ export interface SampleOptions {
   maxNewTokens: number;
   /** Text forced at the start of every response. */
   prefix?: string;
+  /** Per-prompt forced prefixes (instead of `prefix`), one per prompt. */
+  prefixes?: readonly string[];
   /** Required unless temperature is 0. */
   rng?: Rng;
   /** Rows decoded together (memory/speed trade-off). */
@@ -77,67 +80,63 @@ export function sampleResponses(params: Params, config: ModelConfig, prompts: re
   if (!(topP > 0 && topP <= 1)) throw new Error(`topP must be in (0, 1], got ${topP}`);
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new Error(`maxNewTokens must be a positive integer, got ${maxNewTokens}`);
   if (temperature > 0 && !opts.rng) throw new Error("sampling with temperature > 0 needs an rng");
-  const prefixIds = opts.prefix ? encode(opts.prefix) : [];
+  if (opts.prefixes && opts.prefixes.length !== prompts.length) throw new Error(`prefixes has ${opts.prefixes.length} entries for ${prompts.length} prompts`);
+  if (opts.prefixes && opts.prefix) throw new Error("give prefix or prefixes, not both");
+  const prefixIds = prompts.map((_, i) => encode(opts.prefixes?.[i] ?? opts.prefix ?? ""));
   const maxBatch = opts.maxBatch ?? 512;
   const V = config.vocabSize;
 
-  const inputs = prompts.map((p) => [...promptIds(p), ...prefixIds]);
-  const groups = new Map<number, number[]>();
-  inputs.forEach((ids, i) => {
-    const g = groups.get(ids.length) ?? [];
-    g.push(i);
-    groups.set(ids.length, g);
+  const inputs = prompts.map((p, i) => [...promptIds(p), ...prefixIds[i]]);
+  // Each row's budget: the response limit (the forced prefix counts) and the context length.
+  const limits = inputs.map((ids, i) => Math.min(maxNewTokens - prefixIds[i].length, config.contextLength - ids.length));
+  limits.forEach((l, i) => {
+    if (l < 1) throw new Error(`prompt ${JSON.stringify(prompts[i])} leaves no room for a response (context ${config.contextLength}, limit ${maxNewTokens})`);
   });
 
   const out: Sample[] = new Array(prompts.length);
-  for (const [len, members] of [...groups.entries()].sort((a, b) => a[0] - b[0])) {
-    const limit = Math.min(maxNewTokens - prefixIds.length, config.contextLength - len);
-    if (limit < 1) throw new Error(`prompt of ${len} tokens leaves no room for a response (context ${config.contextLength}, limit ${maxNewTokens})`);
-    for (let s = 0; s < members.length; s += maxBatch) {
-      const rows = members.slice(s, s + maxBatch);
-      const rngs = rows.map((i) => opts.rng?.fork(i));
-      const gen: number[][] = rows.map(() => []);
-      const done = rows.map(() => false);
-      let cache: KVCache | null = null;
-      let logits: tf.Tensor2D;
-      {
-        const ids = tf.tensor2d(rows.map((i) => inputs[i]), [rows.length, len], "int32");
-        const r = tidyKeep(() => {
-          const p = prefill(params, ids, config);
-          return { logits: p.logits, cache: p.cache };
-        });
-        ids.dispose();
-        logits = r.logits;
-        cache = r.cache;
-      }
-      for (let step = 0; step < limit; step++) {
-        const lv = logits.dataSync() as Float32Array;
-        logits.dispose();
-        const next = rows.map((_, r) => {
-          if (done[r]) return PAD;
-          const t = pickToken(lv, r * V, V, temperature, topP, rngs[r]);
-          gen[r].push(t);
-          if (t === EOS) done[r] = true;
-          return t;
-        });
-        if (done.every(Boolean) || step === limit - 1) break;
-        const ids = tf.tensor2d(next, [rows.length, 1], "int32");
-        const prev: KVCache = cache!;
-        const r = tidyKeep(() => {
-          const d = decodeStep(params, ids, prev, config);
-          return { logits: d.logits, cache: d.cache };
-        });
-        ids.dispose();
-        disposeCache(prev);
-        logits = r.logits;
-        cache = r.cache;
-      }
-      disposeCache(cache);
-      rows.forEach((i, r) => {
-        const tokens = [...prefixIds, ...gen[r]];
-        out[i] = { text: decode(tokens), tokens, finished: done[r] };
-      });
+  for (let s = 0; s < prompts.length; s += maxBatch) {
+    const rows = Array.from({ length: Math.min(maxBatch, prompts.length - s) }, (_, r) => s + r);
+    // Rows of different lengths decode together, left-padded (see model.prefill).
+    const T = Math.max(...rows.map((i) => inputs[i].length));
+    const pads = rows.map((i) => T - inputs[i].length);
+    const rngs = rows.map((i) => opts.rng?.fork(i));
+    const gen: number[][] = rows.map(() => []);
+    const done = rows.map(() => false);
+    const steps = Math.max(...rows.map((i) => limits[i]));
+    let cache: KVCache;
+    let logits: tf.Tensor2D;
+    {
+      const ids = tf.tensor2d(rows.map((i, r) => [...new Array<number>(pads[r]).fill(PAD), ...inputs[i]]), [rows.length, T], "int32");
+      const r = tidyKeep(() => prefill(params, ids, config, pads.some((p) => p > 0) ? pads : null));
+      ids.dispose();
+      logits = r.logits;
+      cache = r.cache;
     }
+    for (let step = 0; step < steps; step++) {
+      const lv = logits.dataSync() as Float32Array;
+      logits.dispose();
+      const next = rows.map((i, r) => {
+        if (done[r]) return PAD;
+        const t = pickToken(lv, r * V, V, temperature, topP, rngs[r]);
+        gen[r].push(t);
+        if (t === EOS || gen[r].length >= limits[i]) done[r] = true;
+        return t;
+      });
+      if (done.every(Boolean)) break;
+      const ids = tf.tensor2d(next, [rows.length, 1], "int32");
+      const prev: KVCache = cache;
+      const r = tidyKeep(() => decodeStep(params, ids, prev, config));
+      ids.dispose();
+      disposeCache(prev);
+      logits = r.logits;
+      cache = r.cache;
+    }
+    if (!done.every(Boolean)) logits.dispose();
+    disposeCache(cache);
+    rows.forEach((i, r) => {
+      const tokens = [...prefixIds[i], ...gen[r]];
+      out[i] = { text: decode(tokens), tokens, finished: gen[r][gen[r].length - 1] === EOS };
+    });
   }
   return out;
 }

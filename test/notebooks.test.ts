@@ -4,6 +4,7 @@
 // SPURIOUS_NOTEBOOKS=<substring> runs only the notebooks whose file name contains it.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
 import { clearedText } from "../scripts/clear-outputs";
@@ -11,6 +12,11 @@ import { jupyterProblem } from "../scripts/jupyter";
 import { formatFailure, listNotebooks, notebooksDir, runNotebook } from "../scripts/notebooks";
 
 const filter = process.env.SPURIOUS_NOTEBOOKS ?? "";
+
+// Notebooks run in smoke mode here: fresh smoke-scale runs in a temporary store, so every code
+// path a notebook has is exercised in seconds and the shipped results in data/ are never touched.
+process.env.SPURIOUS_NOTEBOOK_SCALE = "smoke";
+process.env.SPURIOUS_RUNS = fs.mkdtempSync(path.join(os.tmpdir(), "spurious-notebook-runs-"));
 const notebooks = listNotebooks().filter((f) => path.basename(f).includes(filter));
 const rel = (f: string) => path.relative(process.cwd(), f);
 

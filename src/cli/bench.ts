@@ -1,0 +1,137 @@
+/**
+ * npm run bench [-- --json] [--repeats N]
+ * Speed of the pieces every experiment is made of, after warm-up, as medians over repeats, with
+ * the backend and machine described. Timings live here, never in tests.
+ *   trainStepMs        reference configuration: width 64, 2 blocks, 4 heads, MLP 256, batch 64 x 64
+ *                      tokens, forward + backward + Adam
+ *   trainTokensPerSec  pretraining at the default configuration (response tokens per second)
+ *   sampleTokensPerSec KV-cached sampling of one GRPO rollout batch (P x G at temperature 1)
+ *   grpoStepSec        one full GRPO step at the default configuration
+ *   evalTestSec        greedy evaluation of the 500 test problems
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../backend";
+import { loadCheckpoint } from "../checkpoint";
+import { corpusBatch } from "../corpus";
+import { evaluateGreedy } from "../evaluate";
+import { FAMILIES, SIZES } from "../families";
+import { DEFAULT_GRPO, grpoStep } from "../grpo";
+import { cloneParams, disposeParams, initParams, paramGrads, tokenLogProbs, type Params } from "../model";
+import { adamStep, DEFAULT_ADAM, disposeAdam, initAdam } from "../optim";
+import { checkpointPath } from "../paths";
+import { DEFAULT_PRETRAIN, encodeBatch, examplesToRows, modelConfigFor, trainStep } from "../pretrain";
+import { getSplit } from "../problems";
+import { parseReward } from "../rewards";
+import { makeRng } from "../rng";
+import { sampleResponses } from "../sampling";
+import { VOCAB_SIZE } from "../tokens";
+import { parseFlags, runMain, UsageError } from "./args";
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Median seconds of fn over `repeats` calls after `warmup` calls. */
+function time(fn: () => void, repeats: number, warmup = 1): number {
+  for (let i = 0; i < warmup; i++) fn();
+  const xs: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    xs.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  return median(xs);
+}
+
+runMain(async () => {
+  const f = parseFlags(process.argv.slice(2), {
+    repeats: { type: "int", help: "timed repetitions per figure", default: 5 },
+    json: { type: "boolean", help: "print one JSON object as the last stdout line" },
+  }, "usage: npm run bench [-- --json] [--repeats N]");
+  const repeats = f.repeats as number;
+  if (repeats < 1) throw new UsageError("--repeats must be >= 1");
+  const backend = await initBackend();
+  const log = (s: string) => console.error(`[bench] ${s}`);
+
+  // 1. reference training step (random tokens: the cost does not depend on them)
+  const ref = { vocabSize: VOCAB_SIZE, contextLength: 64, dModel: 64, nLayers: 2, nHeads: 4, dMlp: 256 };
+  const refParams = initParams(ref, makeRng("bench", "ref"));
+  const refOpt = initAdam(refParams);
+  const r = makeRng("bench", "ids");
+  const ids = tf.tensor2d(Array.from({ length: 64 * 64 }, () => r.int(VOCAB_SIZE)), [64, 64], "int32");
+  const trainStepMs = 1000 * time(() => {
+    const { value, grads } = paramGrads(refParams, () => tokenLogProbs(refParams, ids, ref).mean().neg() as tf.Scalar);
+    adamStep(refParams, grads, refOpt, DEFAULT_ADAM);
+    tf.dispose([value, ...Object.values(grads)]);
+  }, repeats);
+  tf.dispose(ids);
+  disposeAdam(refOpt);
+  disposeParams(refParams);
+  log(`trainStepMs ${trainStepMs.toFixed(0)}`);
+
+  // 2. pretraining throughput at the default configuration
+  const config = modelConfigFor(SIZES["base-d64"]);
+  const family = FAMILIES["qwen-math-7b"];
+  const ckFile = checkpointPath(family.id);
+  const fromCheckpoint = fs.existsSync(ckFile);
+  const policy: Params = fromCheckpoint ? loadCheckpoint(ckFile).params : initParams(config, makeRng("bench", "policy"));
+  const train = cloneParams(policy, true);
+  const opt = initAdam(train);
+  let tokens = 0;
+  let step = 0;
+  const pre = () => {
+    const ex = corpusBatch(family.corpus, makeRng("bench", "batch", step++), DEFAULT_PRETRAIN.batchSize);
+    const { ids: bi, mask } = encodeBatch(examplesToRows(ex));
+    tokens = mask.sum().dataSync()[0];
+    trainStep(train, opt, config, { ...DEFAULT_ADAM, lr: 1e-4 }, bi, mask, 1e-4);
+    tf.dispose([bi, mask]);
+  };
+  const preSec = time(pre, repeats);
+  const trainTokensPerSec = tokens / preSec;
+  log(`trainTokensPerSec ${trainTokensPerSec.toFixed(0)} (${(preSec * 1000).toFixed(0)} ms per batch of ${DEFAULT_PRETRAIN.batchSize})`);
+
+  // 3. sampling one rollout batch
+  const prompts = getSplit("train").slice(0, DEFAULT_GRPO.promptsPerStep).flatMap((p) => Array.from({ length: DEFAULT_GRPO.samplesPerPrompt }, () => p.prompt));
+  let sampled = 0;
+  let k = 0;
+  const sampleSec = time(() => {
+    const s = sampleResponses(policy, config, prompts, { temperature: 1, maxNewTokens: DEFAULT_GRPO.maxResponseTokens, rng: makeRng("bench", "sample", k++) });
+    sampled = s.reduce((a, x) => a + x.tokens.length, 0);
+  }, repeats);
+  const sampleTokensPerSec = sampled / sampleSec;
+  log(`sampleTokensPerSec ${sampleTokensPerSec.toFixed(0)} (${prompts.length} rollouts in ${sampleSec.toFixed(2)} s)`);
+
+  // 4. one GRPO step
+  const dataset = getSplit("train").map((p) => ({ problem: p, label: p.answer }));
+  const ctx = { config: DEFAULT_GRPO, model: config, dataset, reward: parseReward("math"), seed: 0, rng: makeRng("bench", "grpo"), ref: null };
+  let g = 0;
+  const grpoStepSec = time(() => void grpoStep(train, opt, ctx, g++), Math.min(repeats, 3));
+  log(`grpoStepSec ${grpoStepSec.toFixed(2)}`);
+
+  // 5. greedy evaluation of the test split
+  const evalTestSec = time(() => void evaluateGreedy(policy, config, getSplit("test")), Math.min(repeats, 3));
+  log(`evalTestSec ${evalTestSec.toFixed(2)}`);
+  disposeAdam(opt);
+  disposeParams(train);
+  disposeParams(policy);
+
+  const cpus = os.cpus();
+  const out = {
+    trainStepMs, trainTokensPerSec, sampleTokensPerSec, grpoStepSec, evalTestSec,
+    backend: backend.name, weights: fromCheckpoint ? ckFile : "random init (no qwen-math-7b checkpoint)",
+    machine: { cpu: cpus[0]?.model ?? "unknown", cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.arch()}` },
+    repeats,
+  };
+  if (f.json) console.log(JSON.stringify(out));
+  else {
+    console.log(`backend ${out.backend}; ${out.machine.cpu}, ${out.machine.cores} cores, node ${out.machine.node}`);
+    console.log(`  trainStepMs          ${trainStepMs.toFixed(0)} ms   (reference: d64, 2 blocks, 64 x 64 tokens, fwd+bwd+Adam)`);
+    console.log(`  trainTokensPerSec    ${trainTokensPerSec.toFixed(0)}`);
+    console.log(`  sampleTokensPerSec   ${sampleTokensPerSec.toFixed(0)}`);
+    console.log(`  grpoStepSec          ${grpoStepSec.toFixed(2)} s`);
+    console.log(`  evalTestSec          ${evalTestSec.toFixed(2)} s`);
+  }
+});

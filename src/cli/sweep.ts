@@ -1,0 +1,128 @@
+/**
+ * npm run sweep -- <plan | notebook | specs.json> [...] [--workers N] [--scale S]
+ * Runs independent experiments in parallel processes (one per core by default), skipping stored
+ * results. Each run is its own `npm run experiment` process (so a crash stays in that run), with
+ * its log in logs/sweep/<run>.log; the sweep shows combined progress and, at the end, which runs
+ * failed (the others are kept). Interrupt it and start it again: finished runs are skipped and
+ * unfinished ones resume.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { readRun, resolveSpec, runName, runPath, SCALES, type Scale } from "../experiments";
+import { ROOT } from "../paths";
+import { labelsPath } from "../datasets";
+import { plan, PLANS, type Spec } from "../plans";
+import { parseFlags, runMain, UsageError } from "./args";
+
+/** Notebooks and the plans they read. */
+export const NOTEBOOK_PLANS: Record<string, string[]> = {
+  "02-rewards-across-families": ["rewards"],
+  "03-code-reasoning": ["code-reasoning"],
+  "04-interventions": ["interventions"],
+  "05-random-rewards-and-clipping": ["clipping"],
+};
+
+function specsFrom(arg: string, scale: Scale): Spec[] {
+  if ((PLANS as readonly string[]).includes(arg)) return plan(arg, scale);
+  const nb = path.basename(arg).replace(/\.ipynb$/, "");
+  if (NOTEBOOK_PLANS[nb]) return NOTEBOOK_PLANS[nb].flatMap((p) => plan(p, scale));
+  if (arg.endsWith(".json")) {
+    if (!fs.existsSync(arg)) throw new UsageError(`spec file ${arg} does not exist`);
+    const list = JSON.parse(fs.readFileSync(arg, "utf8"));
+    if (!Array.isArray(list)) throw new UsageError(`${arg} must hold a JSON array of specs`);
+    return list.map((s: Spec) => ({ scale, ...s }));
+  }
+  throw new UsageError(`"${arg}" is not a plan (${PLANS.join(", ")}), a notebook (${Object.keys(NOTEBOOK_PLANS).join(", ")}) or a .json list of specs`);
+}
+
+function isDone(name: string): boolean {
+  const f = runPath(name);
+  if (!fs.existsSync(f)) return false;
+  return readRun(f).status === "complete";
+}
+
+function argsOf(s: Spec): string[] {
+  const a = ["--family", s.family, "--reward", s.reward, "--variant", s.variant ?? "gt", "--seed", String(s.seed ?? 0), "--scale", s.scale ?? "default", "--json"];
+  for (const [k, v] of Object.entries(s.overrides ?? {})) a.push("--set", `${k}=${v}`);
+  return a;
+}
+
+runMain(async () => {
+  const argv = process.argv.slice(2);
+  const positional = argv.filter((a, i) => !a.startsWith("--") && !(i > 0 && ["--workers", "--scale"].includes(argv[i - 1])));
+  const flags = argv.filter((a) => !positional.includes(a));
+  const f = parseFlags(flags, {
+    workers: { type: "int", help: "parallel processes", default: Math.max(1, os.cpus().length) },
+    scale: { type: "string", help: "scale of plan runs", default: "default", choices: SCALES },
+    "dry-run": { type: "boolean", help: "list the runs and whether they are stored, compute nothing" },
+  }, "usage: npm run sweep -- <plan|notebook|specs.json> [...] [--workers N] [--scale S]");
+  if (positional.length === 0) throw new UsageError(`name a plan (${PLANS.join(", ")}), a notebook, or a specs .json`);
+  const workers = f.workers as number;
+  if (workers < 1) throw new UsageError("--workers must be >= 1");
+  // Resolve (and so validate) every spec before starting anything; drop duplicates across plans.
+  const seen = new Set<string>();
+  const jobs: { spec: Spec; name: string }[] = [];
+  for (const arg of positional) for (const spec of specsFrom(arg, f.scale as Scale)) {
+    const name = runName(resolveSpec(spec));
+    if (!seen.has(name)) {
+      seen.add(name);
+      jobs.push({ spec, name });
+    }
+  }
+  const todo = jobs.filter((j) => !isDone(j.name));
+  console.error(`[sweep] ${jobs.length} runs, ${jobs.length - todo.length} stored, ${todo.length} to compute with ${workers} worker(s)`);
+  if (f["dry-run"]) {
+    for (const j of jobs) console.log(`${isDone(j.name) ? "stored " : "missing"} ${j.name}`);
+    return;
+  }
+  const logDir = path.join(ROOT, "logs", "sweep");
+  fs.mkdirSync(logDir, { recursive: true });
+  const spawnTsx = (script: string, args: string[], log: string) => new Promise<number | null>((resolve) => {
+    const out = fs.openSync(log, "a");
+    const child = spawn(process.execPath, [path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), path.join(ROOT, "src", "cli", script), ...args], { stdio: ["ignore", out, out], env: process.env });
+    child.on("close", (code) => { fs.closeSync(out); resolve(code); });
+    child.on("error", () => { fs.closeSync(out); resolve(null); });
+  });
+  // Majority-vote labels first, one process per family, so parallel runs never label twice.
+  const needLabels = [...new Set(todo.filter((j) => (j.spec.variant ?? "gt") !== "gt").map((j) => j.spec.family))].filter((fam) => !fs.existsSync(labelsPath(fam)));
+  for (let i = 0; i < needLabels.length; i += workers) {
+    const batch = needLabels.slice(i, i + workers);
+    console.error(`[sweep] labelling train prompts by majority vote: ${batch.join(", ")}`);
+    const codes = await Promise.all(batch.map((fam) => spawnTsx("label.ts", ["--family", fam], path.join(logDir, `labels-${fam}.log`))));
+    codes.forEach((c, k) => { if (c !== 0) console.error(`[sweep] FAILED labelling ${batch[k]} (log logs/sweep/labels-${batch[k]}.log); its mv/incorrect/oneshot runs will fail`); });
+  }
+  const failed: { name: string; log: string; code: number | null }[] = [];
+  let next = 0;
+  let finished = 0;
+  const running = new Set<string>();
+  const t0 = Date.now();
+  const status = () => {
+    const sec = (Date.now() - t0) / 1000;
+    const rate = finished / Math.max(sec, 1);
+    const left = rate > 0 ? ((todo.length - finished) / rate / 60).toFixed(0) + " min left" : "?";
+    console.error(`[sweep] ${finished}/${todo.length} done, ${failed.length} failed, running: ${[...running].join(", ") || "-"} | ${(sec / 60).toFixed(1)} min elapsed, ${left}`);
+  };
+  const timer = setInterval(status, 30_000);
+  const worker = async () => {
+    while (next < todo.length) {
+      const job = todo[next++];
+      running.add(job.name);
+      const log = path.join(logDir, `${job.name}.log`);
+      const code = await spawnTsx("experiment.ts", argsOf(job.spec), log);
+      running.delete(job.name);
+      finished++;
+      if (code !== 0) failed.push({ name: job.name, log, code });
+      console.error(`[sweep] ${code === 0 ? "done  " : "FAILED"} ${job.name}${code === 0 ? "" : ` (exit ${code}; log ${path.relative(process.cwd(), log)})`}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(workers, todo.length) }, worker));
+  clearInterval(timer);
+  status();
+  if (failed.length) {
+    console.error(`[sweep] ${failed.length} run(s) failed:`);
+    for (const x of failed) console.error(`  ${x.name}: exit ${x.code}, see ${path.relative(process.cwd(), x.log)}`);
+    process.exitCode = 1;
+  }
+});
