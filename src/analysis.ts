@@ -86,6 +86,9 @@ export interface TransitionStats {
   /** Partial contribution score C_d (%): share of the net gain owed to subset d (null when the net gain is 0). */
   contribution: Record<Transition, number | null>;
   netGain: number;
+  /** Change in the number of correct answers within each subset, and overall. */
+  delta: Record<Transition, number>;
+  net: number;
   codeBefore: number;
   codeAfter: number;
 }
@@ -119,7 +122,18 @@ export function transitions(run: RunResult): TransitionStats {
     accAfter: rec((t) => pct(ok1[t], counts[t])),
     contribution: rec((t) => (net === 0 ? null : (100 * delta[t]) / net)),
     netGain: (100 * net) / n,
+    delta,
+    net,
     codeBefore: (100 * [...a.code].filter((c) => c === "1").length) / n,
     codeAfter: (100 * [...b.code].filter((c) => c === "1").length) / n,
   };
+}
+
+/**
+ * Contribution scores pooled over several runs: sum of each subset's change over the sum of net
+ * changes (averaging per-run percentages is unstable when a run's net change is near zero).
+ */
+export function pooledContributions(stats: readonly TransitionStats[]): Record<Transition, number | null> {
+  const net = stats.reduce((s, t) => s + t.net, 0);
+  return Object.fromEntries(TRANSITIONS.map((k) => [k, net === 0 ? null : (100 * stats.reduce((s, t) => s + t.delta[k], 0)) / net])) as Record<Transition, number | null>;
 }

@@ -11,7 +11,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "./atomic";
-import { loadCheckpoint } from "./checkpoint";
+import { checkpointSha, loadCheckpoint } from "./checkpoint";
 import { parseAnswer } from "./grader";
 import { disposeParams } from "./model";
 import { checkpointPath, dataDir } from "./paths";
@@ -41,6 +41,8 @@ export interface LabelRecord {
 export interface LabelFile {
   format: number;
   checkpoint: string;
+  /** Identity of the checkpoint that labelled (labels of a retrained family are stale). */
+  checkpointSha: string;
   samples: number;
   temperature: number;
   records: LabelRecord[];
@@ -50,7 +52,7 @@ export function labelsPath(checkpointName: string): string {
   return path.join(dataDir(), "labels", `${checkpointName}.json`);
 }
 
-/** Majority answer of a list (ties: the answer seen first). */
+/** Majority answer of a list (ties: the answer that reached the top count first). */
 export function majority(answers: readonly (number | null)[]): { value: number | null; count: number } {
   const counts = new Map<number, number>();
   let best: number | null = null;
@@ -77,7 +79,12 @@ export function majorityLabels(checkpointName: string, opts: { quiet?: boolean }
     } catch (e) {
       throw new Error(`label file ${file} is corrupt (${(e as Error).message}); delete it to relabel`);
     }
-    if (parsed.format !== LABELS_FORMAT || parsed.records?.length !== getSplit("train").length) throw new Error(`label file ${file} does not match this code (format or train split size); delete it to relabel`);
+    const train = getSplit("train");
+    if (parsed.format !== LABELS_FORMAT || parsed.records?.length !== train.length || parsed.records.some((r, i) => r.problem !== train[i].text)) {
+      throw new Error(`label file ${file} does not match this code (format or train split); delete it to relabel`);
+    }
+    const sha = checkpointSha(checkpointPath(checkpointName));
+    if (parsed.checkpointSha !== sha) throw new Error(`label file ${file} was made by another ${checkpointName} checkpoint (${parsed.checkpointSha}, now ${sha}); delete it to relabel`);
     return parsed;
   }
   const ck = loadCheckpoint(checkpointPath(checkpointName));
@@ -99,7 +106,7 @@ export function majorityLabels(checkpointName: string, opts: { quiet?: boolean }
   }
   progress?.finish();
   disposeParams(ck.params);
-  const out: LabelFile = { format: LABELS_FORMAT, checkpoint: checkpointName, samples: LABEL_SAMPLES, temperature: 1, records };
+  const out: LabelFile = { format: LABELS_FORMAT, checkpoint: checkpointName, checkpointSha: checkpointSha(checkpointPath(checkpointName)), samples: LABEL_SAMPLES, temperature: 1, records };
   writeFileAtomic(file, JSON.stringify(out));
   return out;
 }

@@ -187,21 +187,30 @@ function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
 /** Take the run's lock, or wait while a live process holds it. Returns a release function. */
 async function acquireLock(lock: string, quiet: boolean): Promise<() => void> {
   fs.mkdirSync(path.dirname(lock), { recursive: true });
+  const me = JSON.stringify({ pid: process.pid, host: os.hostname() });
   let warned = false;
   for (;;) {
     try {
       const fd = fs.openSync(lock, "wx");
-      fs.writeSync(fd, JSON.stringify({ pid: process.pid, host: os.hostname() }));
+      fs.writeSync(fd, me);
       fs.closeSync(fd);
-      return () => fs.rmSync(lock, { force: true });
+      // Release only a lock that is still ours.
+      return () => {
+        try {
+          if (fs.readFileSync(lock, "utf8") === me) fs.rmSync(lock, { force: true });
+        } catch {
+          /* already gone */
+        }
+      };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       let holder: { pid: number; host: string } | null = null;
@@ -211,7 +220,14 @@ async function acquireLock(lock: string, quiet: boolean): Promise<() => void> {
         holder = null;
       }
       if (holder && holder.host === os.hostname() && !isAlive(holder.pid)) {
-        fs.rmSync(lock, { force: true });
+        // Break a stale lock by renaming it away: of two waiters only one rename succeeds, so
+        // neither can delete a lock the other has just taken.
+        try {
+          fs.renameSync(lock, `${lock}.stale-${process.pid}`);
+          fs.rmSync(`${lock}.stale-${process.pid}`, { force: true });
+        } catch {
+          /* someone else broke it first */
+        }
         continue;
       }
       if (!warned && !quiet) console.error(`[run] ${path.basename(lock)} is held by pid ${holder?.pid}; waiting for it`);
@@ -259,17 +275,20 @@ function execute(r: ResolvedSpec, name: string, file: string, opts: RunOptions):
   let result: RunResult;
   let params: Params;
   let opt;
-  const resuming = fs.existsSync(file) && fs.existsSync(statePath);
   const base = loadCheckpoint(ckFile);
   const model = base.header.config;
-  if (resuming) {
-    result = readRun(file);
+  if (fs.existsSync(statePath)) {
+    // The state file carries the run's record at the same step, in one atomic write, so a kill
+    // between writing it and the run's JSON can never leave the two out of step.
     const st = loadCheckpoint(statePath, { withOptimizer: true, expectConfig: model });
-    if (st.header.step !== result.metrics.length || !st.optimizer) throw new Error(`resume state ${statePath} (step ${st.header.step}) does not match ${file} (${result.metrics.length} steps); move both away to restart`);
+    const saved = st.header.meta.result as RunResult | undefined;
+    if (!saved || saved.name !== name || saved.metrics.length !== st.header.step || !st.optimizer) throw new Error(`resume state ${statePath} is not a state of ${name} at a consistent step; move it away to restart`);
+    result = saved;
     params = st.params;
     opt = st.optimizer;
     if (!opts.quiet) console.error(`[run] resuming ${name} at step ${result.metrics.length}`);
   } else {
+    if (fs.existsSync(file) && !opts.quiet) console.error(`[run] ${file} is a partial run without a resume state: starting it again`);
     params = cloneParams(base.params, true);
     opt = initAdam(params);
     result = {
@@ -285,7 +304,7 @@ function execute(r: ResolvedSpec, name: string, file: string, opts: RunOptions):
   const wall0 = result.wallSeconds;
   const save = (step: number) => {
     result.wallSeconds = wall0 + (Date.now() - t0) / 1000;
-    saveCheckpoint(statePath, params, { name, config: model, step, meta: { run: name }, metrics: {} }, opt);
+    saveCheckpoint(statePath, params, { name, config: model, step, meta: { run: name, result }, metrics: {} }, opt);
     writeFileAtomic(file, JSON.stringify(result));
   };
 

@@ -42,7 +42,7 @@ export interface GrpoConfig {
   advantage: AdvantageMode;
   /** How token losses reduce to a scalar (paper: seq-mean-token-mean). */
   lossAggregation: LossAggregation;
-  /** Dr. GRPO's constant normaliser (tokens) for seq-mean-token-sum-norm. */
+  /** Dr. GRPO's constant normaliser (tokens) for seq-mean-token-sum-norm; follows maxResponseTokens unless set. */
   lossNorm: number;
   /** KL weight against the frozen starting model, k3 estimator (paper: 0). */
   klCoef: number;
@@ -91,6 +91,7 @@ const KINDS: Record<keyof GrpoConfig, "posint" | "nonneg" | "pos" | "bool" | "un
 /** Defaults + overrides, validated: unknown keys and bad values are errors naming the key. */
 export function resolveGrpoConfig(overrides: Partial<Record<string, unknown>> = {}): GrpoConfig {
   const out: Record<string, unknown> = { ...DEFAULT_GRPO };
+  if (overrides.maxResponseTokens !== undefined && overrides.lossNorm === undefined) out.lossNorm = overrides.maxResponseTokens;
   for (const [k, v] of Object.entries(overrides)) {
     if (!(k in KINDS)) throw new Error(`unknown GRPO setting "${k}"; valid: ${Object.keys(KINDS).join(", ")}`);
     out[k] = v;
@@ -192,7 +193,7 @@ export function grpoStep(params: Params, opt: AdamState, ctx: GrpoContext, step:
     const mrows = members.map((i) => rows[i]);
     const pb = packSequences(mrows);
     const [lp, ent] = tf.tidy(() => {
-      const r = tokenLogProbsAndEntropy(params, pb.ids, ctx.model);
+      const r = tokenLogProbsAndEntropy(params, pb.ids, ctx.model, c.temperature);
       return [r.logp.dataSync() as Float32Array, r.entropy.dataSync() as Float32Array];
     });
     const lpRows = gridToResponseValues(mrows, pb.T, lp);
@@ -206,7 +207,7 @@ export function grpoStep(params: Params, opt: AdamState, ctx: GrpoContext, step:
       }
     });
     if (ctx.ref) {
-      const rl = tf.tidy(() => tokenLogProbs(ctx.ref!, pb.ids, ctx.model).dataSync() as Float32Array);
+      const rl = tf.tidy(() => tokenLogProbs(ctx.ref!, pb.ids, ctx.model, c.temperature).dataSync() as Float32Array);
       gridToResponseValues(mrows, pb.T, rl).forEach((v, j) => (refLogp[members[j]] = v));
     }
     tf.dispose([pb.ids, pb.mask]);
@@ -227,7 +228,7 @@ export function grpoStep(params: Params, opt: AdamState, ctx: GrpoContext, step:
       let logpKept: tf.Tensor | null = null;
       let klKept: tf.Tensor | null = null;
       const { value, grads } = paramGrads(params, () => {
-        const logp = tokenLogProbs(params, pb.ids, ctx.model);
+        const logp = tokenLogProbs(params, pb.ids, ctx.model, c.temperature);
         logpKept = tf.keep(logp);
         let loss = aggregateLoss(clippedTokenLoss(logp, old, advT, clipCfg), pb.mask, c.lossAggregation, c.lossNorm);
         if (ref && c.klCoef > 0) {

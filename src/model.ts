@@ -147,10 +147,10 @@ function embed(params: Params, ids: tf.Tensor2D, pos0: number, c: ModelConfig, p
     return tok.add(pos) as tf.Tensor3D;
   }
   // Left-padded rows (sampling only, no gradient): row b's token t sits at position pos0 + t - pads[b].
+  // Rows that already finished keep receiving PAD while others decode; their positions are clamped
+  // (the sampler caps every live row's budget at the context length, so live rows never clamp).
   const posIds = new Int32Array(B * T);
-  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) posIds[b * T + t] = Math.max(0, pos0 + t - pads[b]);
-  const maxPos = posIds.reduce((a, x) => Math.max(a, x), 0);
-  if (maxPos >= c.contextLength) throw new Error(`sequence of ${maxPos + 1} tokens exceeds contextLength ${c.contextLength}`);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) posIds[b * T + t] = Math.min(c.contextLength - 1, Math.max(0, pos0 + t - pads[b]));
   const pos = tf.gather(params.wpe, tf.tensor1d(posIds, "int32")).reshape([B, T, c.dModel]);
   return tok.add(pos) as tf.Tensor3D;
 }
@@ -233,12 +233,14 @@ export function forward(params: Params, ids: tf.Tensor2D, c: ModelConfig): tf.Te
 }
 
 /**
- * Log-probability of each next token: out[b, t] = log p(ids[b, t+1] | ids[b, <=t]), shape (B, T-1).
+ * Log-probability of each next token: out[b, t] = log p(ids[b, t+1] | ids[b, <=t]), shape (B, T-1),
+ * under softmax(logits / temperature) (the distribution the rollouts were sampled from).
  * The target lookup is a one-hot product because gather has no gradient on wasm.
  */
-export function tokenLogProbs(params: Params, ids: tf.Tensor2D, c: ModelConfig): tf.Tensor2D {
+export function tokenLogProbs(params: Params, ids: tf.Tensor2D, c: ModelConfig, temperature = 1): tf.Tensor2D {
   const [B, T] = ids.shape;
-  const logits = forward(params, tf.slice(ids, [0, 0], [B, T - 1]), c); // (B, T-1, V)
+  let logits = forward(params, tf.slice(ids, [0, 0], [B, T - 1]), c); // (B, T-1, V)
+  if (temperature !== 1) logits = logits.div(temperature);
   const logp = tf.logSoftmax(logits);
   const targets = tf.oneHot(tf.slice(ids, [0, 1], [B, T - 1]), c.vocabSize); // (B, T-1, V)
   return logp.mul(targets).sum(-1) as tf.Tensor2D;
@@ -248,9 +250,10 @@ export function tokenLogProbs(params: Params, ids: tf.Tensor2D, c: ModelConfig):
  * Next-token log-probabilities and the policy's entropy at each position, (B, T-1) each.
  * For diagnostics (no gradient needed); computes the full distribution once.
  */
-export function tokenLogProbsAndEntropy(params: Params, ids: tf.Tensor2D, c: ModelConfig): { logp: tf.Tensor2D; entropy: tf.Tensor2D } {
+export function tokenLogProbsAndEntropy(params: Params, ids: tf.Tensor2D, c: ModelConfig, temperature = 1): { logp: tf.Tensor2D; entropy: tf.Tensor2D } {
   const [B, T] = ids.shape;
-  const logits = forward(params, tf.slice(ids, [0, 0], [B, T - 1]), c);
+  let logits = forward(params, tf.slice(ids, [0, 0], [B, T - 1]), c);
+  if (temperature !== 1) logits = logits.div(temperature);
   const all = tf.logSoftmax(logits); // (B, T-1, V)
   const targets = tf.oneHot(tf.slice(ids, [0, 1], [B, T - 1]), c.vocabSize);
   return { logp: all.mul(targets).sum(-1) as tf.Tensor2D, entropy: tf.exp(all).mul(all).sum(-1).neg() as tf.Tensor2D };

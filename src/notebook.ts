@@ -11,7 +11,7 @@
  *                                temporary store SPURIOUS_RUNS: seconds per run, numbers meaningless,
  *                                every code path exercised.
  */
-import { runOrLoad, resolveSpec, runName, type RunResult, type Scale } from "./experiments";
+import { codeVersion, runOrLoad, resolveSpec, runName, type RunResult, type Scale } from "./experiments";
 import { plan } from "./plans";
 
 export interface NotebookMode {
@@ -40,6 +40,8 @@ export interface LoadedPlan {
   runs: RunResult[];
   /** Runs of the plan that are not stored (stored mode only). */
   missing: string[];
+  /** Stored runs computed by another version of src/ than the one running now. */
+  otherCode: number;
 }
 
 /**
@@ -57,11 +59,12 @@ export async function loadPlan(name: string, mode: NotebookMode, opts: { quiet?:
       missing.push(runName(resolveSpec(spec)));
     }
   }
-  return { runs, missing };
+  const now = codeVersion();
+  return { runs, missing, otherCode: runs.filter((r) => r.codeVersion !== now).length };
 }
 
 /** A one-line account of what a plan's figures are built from. */
 export function planNote(name: string, p: LoadedPlan): string {
-  const base = `${name}: ${p.runs.length} runs loaded`;
+  const base = `${name}: ${p.runs.length} runs loaded${p.otherCode ? ` (${p.otherCode} computed by an earlier version of src/; their spec and checkpoint match)` : ""}`;
   return p.missing.length ? `${base}; ${p.missing.length} NOT YET COMPUTED (npm run sweep -- ${name}): ${p.missing.slice(0, 6).join(", ")}${p.missing.length > 6 ? ", ..." : ""}` : base;
 }

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { setup, tinyParams, TINY } from "./helpers";
-import { saveCheckpoint } from "../src/checkpoint";
+import { checkpointSha, saveCheckpoint } from "../src/checkpoint";
 import { disposeParams } from "../src/model";
 import { runOrLoad, resolveSpec, runName, runPath, readRun } from "../src/experiments";
 import { buildDataset, labelsPath, majority } from "../src/datasets";
@@ -48,6 +48,9 @@ test("a run stopped midway and started again ends with the numbers of an uninter
   assert.equal(partial.status, "partial");
   assert.equal(partial.metrics.length, 1);
   assert.equal(readRun(runPath(full.name)).status, "partial");
+  // a kill between the state write and the JSON write leaves an older JSON: the state wins
+  const older = { ...partial, metrics: [], evals: partial.evals.slice(0, 1) };
+  fs.writeFileSync(runPath(full.name), JSON.stringify(older));
   const resumed = await runOrLoad(spec, { quiet: true });
   assert.equal(resumed.status, "complete");
   assert.deepEqual(strip(resumed), strip(full));
@@ -75,7 +78,8 @@ test("dataset variants from stored majority labels: mv, incorrect, one-shot", ()
   // hand-made labels: the majority is right on even prompts, off by one on odd ones; prompt 5 is solved half the time
   const records = train.map((p, i) => ({ problem: p.text, truth: p.answer, majority: i % 2 === 0 ? p.answer : p.answer + 1, majorityCount: 40, correctCount: i === 5 ? 32 : i % 2 === 0 ? 60 : 2 }));
   fs.mkdirSync(path.dirname(labelsPath("qwen-math-7b")), { recursive: true });
-  fs.writeFileSync(labelsPath("qwen-math-7b"), JSON.stringify({ format: 1, checkpoint: "qwen-math-7b", samples: 64, temperature: 1, records }));
+  const sha = checkpointSha(path.join(dir, "checkpoints", "qwen-math-7b.ckpt"));
+  fs.writeFileSync(labelsPath("qwen-math-7b"), JSON.stringify({ format: 1, checkpoint: "qwen-math-7b", checkpointSha: sha, samples: 64, temperature: 1, records }));
   const mv = buildDataset("mv", "qwen-math-7b");
   assert.equal(mv.length, train.length);
   assert.equal(mv[1].label, train[1].answer + 1);
@@ -87,6 +91,9 @@ test("dataset variants from stored majority labels: mv, incorrect, one-shot", ()
   assert.equal(one[0].problem.text, train[5].text);
   assert.equal(buildDataset("gt", "qwen-math-7b")[3].label, train[3].answer);
   assert.throws(() => buildDataset("best", "qwen-math-7b"), /unknown dataset variant "best"/);
+  // labels made by another checkpoint are refused, not silently reused
+  fs.writeFileSync(labelsPath("qwen-math-7b"), JSON.stringify({ format: 1, checkpoint: "qwen-math-7b", checkpointSha: "0000", samples: 64, temperature: 1, records }));
+  assert.throws(() => buildDataset("mv", "qwen-math-7b"), /made by another qwen-math-7b checkpoint/);
   assert.deepEqual(majority([3, null, 4, 4, 3, 4]), { value: 4, count: 3 });
   assert.deepEqual(majority([null, null]), { value: null, count: 0 });
 });

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { conditions, smooth, std, transitions } from "../src/analysis";
+import { conditions, pooledContributions, smooth, std, transitions } from "../src/analysis";
 import { gainBarFigure, gainRows, transitionRows, conditionCurves, rewardLabel } from "../src/figures-runs";
 import { table1Rows, forcedPythonRows } from "../src/figures-base";
 import { resolveSpec, type RunResult } from "../src/experiments";
@@ -56,6 +56,10 @@ test("transitions and partial contribution scores, by hand", () => {
   assert.equal(t.accBefore["Code→Lang"], null);
   assert.equal(t.codeBefore, 50);
   assert.equal(t.codeAfter, 75);
+  const pooled = pooledContributions([t, transitions(runs[1])]);
+  // run 1: problem 1 Code->Code wrong->ok (+1); net over both runs = 2 + 1
+  assert.equal(pooled["Code→Code"], (100 * 2) / 3);
+  assert.equal(pooled["Lang→Code"], 100 / 3);
   const rows = transitionRows([runs[0]]);
   assert.equal(rows[0]["Lang→Code C%"], 50);
 });

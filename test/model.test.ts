@@ -74,7 +74,21 @@ test("sampling: seeded reproducible, greedy seed-independent, limit and prefix r
   for (const s of [...s1, ...g1]) assert.ok(s.tokens.length <= 12);
   const pre = sampleResponses(params, TINY, prompts, { temperature: 0, maxNewTokens: 12, prefix: "python " });
   for (const s of pre) assert.ok(s.text.startsWith("python "));
-  assert.equal(tf.memory().numTensors, before, "sampling leaked tensors");
+  // per-prompt prefixes of different lengths, batched (left-padded) vs one row at a time
+  const prefixes = ["python ", "1+2 is ", "", "2+2*2 is "];
+  const batched = sampleResponses(params, TINY, prompts, { temperature: 1, maxNewTokens: 14, rng: makeRng(8), prefixes });
+  const alone = sampleResponses(params, TINY, prompts, { temperature: 1, maxNewTokens: 14, rng: makeRng(8), prefixes, maxBatch: 1 });
+  assert.deepEqual(batched, alone);
+  batched.forEach((s, i) => {
+    assert.ok(s.text.startsWith(prefixes[i]));
+    assert.ok(s.tokens.length <= 14, "the forced prefix counts against the limit");
+  });
+  // Causal masks are cached per length (bounded by the context): sample once more and count.
+  const warm = tf.memory().numTensors;
+  sampleResponses(params, TINY, prompts, { temperature: 1, maxNewTokens: 14, rng: makeRng(8), prefixes });
+  sampleResponses(params, TINY, prompts, { temperature: 0, maxNewTokens: 12, prefix: "python " });
+  assert.equal(tf.memory().numTensors, warm, "sampling leaked tensors");
+  assert.ok(warm - before < 40, "mask cache stays small");
   assert.throws(() => sampleResponses(params, TINY, prompts, { temperature: 1, maxNewTokens: 12 }), /needs an rng/);
   disposeParams(params);
 });

@@ -67,10 +67,21 @@ runMain(async () => {
     adamStep(refParams, grads, refOpt, DEFAULT_ADAM);
     tf.dispose([value, ...Object.values(grads)]);
   }, repeats);
+  log(`trainStepMs ${trainStepMs.toFixed(0)}`);
+  // Where the time of that step goes, by kernel (tf.profile; kernel times only, no JS overhead).
+  const prof = await tf.profile(() => {
+    const { value, grads } = paramGrads(refParams, () => tokenLogProbs(refParams, ids, ref).mean().neg() as tf.Scalar);
+    tf.dispose([value, ...Object.values(grads)]);
+  });
+  const byKernel = new Map<string, number>();
+  for (const k of prof.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
+  const kernelTotal = [...byKernel.values()].reduce((a, b) => a + b, 0);
+  const attentionMs = prof.kernels.filter((k) => k.name === "BatchMatMul" && k.inputShapes[0].length === 3 && (k.inputShapes[0][0] ?? 1) > 1).reduce((a, k) => a + Number(k.kernelTimeMs), 0);
+  const kernels = [...byKernel.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([name, ms]) => ({ name, ms: Math.round(ms), share: Math.round((100 * ms) / kernelTotal) }));
+  log(`forward+backward kernels ${kernelTotal.toFixed(0)} ms, of which attention's batched matMuls ${attentionMs.toFixed(0)} ms: ${kernels.map((k) => `${k.name} ${k.share}%`).join(", ")}`);
   tf.dispose(ids);
   disposeAdam(refOpt);
   disposeParams(refParams);
-  log(`trainStepMs ${trainStepMs.toFixed(0)}`);
 
   // 2. pretraining throughput at the default configuration
   const config = modelConfigFor(SIZES["base-d64"]);
@@ -121,6 +132,7 @@ runMain(async () => {
   const cpus = os.cpus();
   const out = {
     trainStepMs, trainTokensPerSec, sampleTokensPerSec, grpoStepSec, evalTestSec,
+    profile: { forwardBackwardKernelMs: Math.round(kernelTotal), attentionBatchMatMulMs: Math.round(attentionMs), topKernels: kernels },
     backend: backend.name, weights: fromCheckpoint ? ckFile : "random init (no qwen-math-7b checkpoint)",
     machine: { cpu: cpus[0]?.model ?? "unknown", cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.arch()}` },
     repeats,

@@ -8,6 +8,7 @@
  * Prints the fitted means; they are copied into families.ts by hand, so the specs stay readable
  * and every change is visible in review. Then each family is pretrained and *measured*.
  */
+import * as fs from "node:fs";
 import { initBackend } from "../backend";
 import { calibrate } from "../calibration";
 import { loadCheckpoint } from "../checkpoint";
@@ -29,6 +30,10 @@ runMain(async () => {
   const test = getSplit("test");
   const capacity: Record<string, { code: number; small: number; big: number }> = {};
   for (const base of BASE_IDS) {
+    if (!fs.existsSync(checkpointPath(base))) {
+      console.error(`[calibrate] ${base} is not trained yet: its families are skipped (npm run pretrain -- --base ${base})`);
+      continue;
+    }
     const { params, header } = loadCheckpoint(checkpointPath(base));
     const acc = (prefixes: string[]) => evaluateGreedy(params, header.config, test, { prefixes }).summary.accuracy / 100;
     capacity[base] = {
@@ -43,6 +48,7 @@ runMain(async () => {
   for (const id of FAMILY_IDS) {
     const fam = FAMILIES[id];
     const c = capacity[fam.base as BaseId];
+    if (!c) continue;
     const cap = { code: c.code, language: fam.corpus.languageBigSteps > 0.5 ? c.big : c.small };
     const fit = calibrate(fam.corpus, fam.target, cap);
     fits[id] = { mode: fit.corpus.mode.mean, slipCode: fit.corpus.slip.code.mean, slipLanguage: fit.corpus.slip.language.mean, prediction: fit.prediction, maxError: fit.error };
