@@ -122,8 +122,8 @@ export const FAMILIES: Record<FamilyId, FamilySpec> = {
     languageBigSteps: 1,
   }, { codeFrequency: 65.0, accuracyCode: 60.9, accuracyLanguage: 35.0, accuracy: 49.4 }),
   "qwen-math-1.5b": family("qwen-math-1.5b", "Qwen2.5-Math-1.5B", "base-d48", {
-    mode: L(0.15),
-    slip: { code: L(-0.6), language: L(1.8) },
+    mode: L(0.2),
+    slip: { code: L(-0.1), language: L(0.85) },
     format: { code: QWEN_FORMAT, language: QWEN_FORMAT },
     repetition: 0.05,
     languageBigSteps: 1,

@@ -18,3 +18,11 @@ export function round(x: number | null | undefined, digits = 1): number | null {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 }
+
+/** Rows as a GitHub markdown table (for REPRODUCTION.md and terminal summaries). */
+export function markdownTable(rows: readonly Row[]): string {
+  if (rows.length === 0) return "(no rows)";
+  const cols = Object.keys(rows[0]);
+  const cell = (v: string | number | null | undefined) => (v === null || v === undefined ? "–" : String(v).replace(/\|/g, "\\|"));
+  return [`| ${cols.join(" | ")} |`, `|${cols.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${cols.map((c) => cell(r[c])).join(" | ")} |`)].join("\n");
+}

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { conditions, pooledContributions, smooth, std, transitions } from "../src/analysis";
 import { gainBarFigure, gainRows, transitionRows, conditionCurves, rewardLabel } from "../src/figures-runs";
 import { table1Rows, forcedPythonRows } from "../src/figures-base";
+import { markdownTable } from "../src/tables";
 import { resolveSpec, type RunResult } from "../src/experiments";
 import type { BaseModelReport } from "../src/basemodels";
 import type { EvalSummary } from "../src/evaluate";
@@ -93,4 +94,9 @@ test("Table 1 and Table 3 builders put ours beside the paper's", () => {
   const t3 = forcedPythonRows([rep], { "qwen-math-7b": [49.4, 64.4] })[0];
   assert.equal(t3["change (ours)"], 15);
   assert.equal(t3["change (paper)"], 15);
+});
+
+test("markdown tables: header, separator, dashes for missing cells, escaped pipes", () => {
+  assert.equal(markdownTable([{ a: 1, b: null }, { a: "x|y", b: 2.5 }]), "| a | b |\n|---|---|\n| 1 | – |\n| x\\|y | 2.5 |");
+  assert.equal(markdownTable([]), "(no rows)");
 });

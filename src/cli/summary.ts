@@ -1,0 +1,49 @@
+/**
+ * npm run summary [-- --plan rewards ...]
+ * Our numbers from the stored evaluations and runs, as markdown tables (what REPRODUCTION.md
+ * quotes). Reads only; computes nothing.
+ */
+import * as fs from "node:fs";
+import { pooledContributions, transitions, TRANSITIONS, type Condition } from "../analysis";
+import { baseModelReport } from "../basemodels";
+import { FAMILY_IDS } from "../families";
+import { forcedPythonRows, table1Rows } from "../figures-base";
+import { clipConditionLabel, gainRows, transitionRows } from "../figures-runs";
+import { checkpointPath } from "../paths";
+import { loadPlan, notebookMode, planNote } from "../notebook";
+import { PLANS } from "../plans";
+import { markdownTable, round } from "../tables";
+import { parseFlags, runMain } from "./args";
+
+runMain(async () => {
+  const f = parseFlags(process.argv.slice(2), { plan: { type: "list", help: `plans to summarise (default: all): ${PLANS.join(", ")}` } }, "usage: npm run summary [-- --plan NAME ...]");
+  const mode = notebookMode(false);
+  const reports = [];
+  for (const id of FAMILY_IDS) if (fs.existsSync(checkpointPath(id))) {
+    try {
+      reports.push(await baseModelReport(id, { loadOnly: true }));
+    } catch (e) {
+      console.log(`(${(e as Error).message})`);
+    }
+  }
+  if (reports.length) {
+    console.log("## Table 1 (test, greedy)\n\n" + markdownTable(table1Rows(reports)) + "\n");
+    console.log("## Table 3 (forced python prefix)\n\n" + markdownTable(forcedPythonRows(reports, {})) + "\n");
+  }
+  for (const name of (f.plan as string[] | undefined) ?? [...PLANS]) {
+    const p = await loadPlan(name, mode);
+    console.log(`## plan ${name}\n\n${planNote(name, p)}\n`);
+    if (p.runs.length === 0) continue;
+    const rows = name === "clipping" ? gainRows(p.runs, (c: Condition) => `${c.reward}, ${clipConditionLabel(c)}`) : gainRows(p.runs);
+    console.log(markdownTable(rows) + "\n");
+    if (name === "code-reasoning") {
+      console.log(markdownTable(transitionRows(p.runs)) + "\n");
+      for (const fam of ["qwen-math-7b", "qwen-math-1.5b", "qwen-7b"]) {
+        const steered = p.runs.filter((r) => r.spec.family === fam).map(transitions).filter((t) => Math.abs(t.codeAfter - t.codeBefore) >= 5);
+        if (!steered.length) continue;
+        const c = pooledContributions(steered);
+        console.log(`${fam}: ${steered.length} steered runs; pooled C: ${TRANSITIONS.map((k) => `${k} ${round(c[k])}%`).join(", ")}\n`);
+      }
+    }
+  }
+});
