@@ -16,6 +16,8 @@ export interface CorpusExample {
   problem: Problem;
   choice: TraceChoice;
   response: string;
+  /** False when the response runs to the token limit (a loop, or a trace too long for the budget). */
+  eos: boolean;
 }
 
 /** Draw the behaviour of one trace for a problem under a corpus spec. */
@@ -37,8 +39,11 @@ export function corpusBatch(corpus: CorpusSpec, rng: Rng, size: number): CorpusE
     const k = CORPUS_KS[r.categorical([...CORPUS_K_WEIGHTS])];
     const problem = randomProblemIn(r, "train", [k], [1]);
     const choice = drawChoice(corpus, problem, r, behaviour);
-    // A looping trace fills the budget and has no EOS; others end with EOS.
-    const response = renderTrace(problem, choice, MAX_RESPONSE_TOKENS);
-    return { problem, choice, response };
+    // A looping trace fills the budget and has no EOS; others end with EOS. The rare trace longer
+    // than the budget (four small steps, two-digit values, "the answer is") is cut at the limit,
+    // as the sampler cuts a response there.
+    const full = renderTrace(problem, choice, MAX_RESPONSE_TOKENS);
+    const eos = !choice.loop && full.length < MAX_RESPONSE_TOKENS;
+    return { problem, choice, response: full.slice(0, MAX_RESPONSE_TOKENS), eos };
   });
 }

@@ -50,7 +50,7 @@ export function encodeBatch(examples: readonly { prompt: string; response: strin
 }
 
 export function examplesToRows(ex: readonly CorpusExample[]) {
-  return ex.map((e) => ({ prompt: e.problem.prompt, response: e.response, eos: !e.choice.loop }));
+  return ex.map((e) => ({ prompt: e.problem.prompt, response: e.response, eos: e.eos }));
 }
 
 function lrAt(cfg: PretrainConfig, step: number): number {
