@@ -123,7 +123,7 @@ export const FAMILIES: Record<FamilyId, FamilySpec> = {
   }, { codeFrequency: 65.0, accuracyCode: 60.9, accuracyLanguage: 35.0, accuracy: 49.4 }),
   "qwen-math-1.5b": family("qwen-math-1.5b", "Qwen2.5-Math-1.5B", "base-d48", {
     mode: L(0.15),
-    slip: { code: L(0.25), language: L(1.5) },
+    slip: { code: L(0.25), language: L(1.05) },
     format: { code: QWEN_FORMAT, language: QWEN_FORMAT },
     repetition: 0.05,
     languageBigSteps: 1,
@@ -136,8 +136,8 @@ export const FAMILIES: Record<FamilyId, FamilySpec> = {
     languageBigSteps: 0,
   }, { codeFrequency: 92.2, accuracyCode: 39.9, accuracyLanguage: 61.5, accuracy: 41.6 }),
   "olmo-7b-sft": family("olmo-7b-sft", "OLMo2-7B-SFT", "base-d64", {
-    mode: L(3.35),
-    slip: { code: L(2.1), language: L(3.25) },
+    mode: L(3.05),
+    slip: { code: L(1.25), language: L(2.45) },
     format: { code: INSTRUCT_FORMAT, language: INSTRUCT_FORMAT },
     repetition: 0.05,
     languageBigSteps: 0,

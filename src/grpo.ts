@@ -23,6 +23,7 @@ import type { Problem } from "./problems";
 import type { RewardFn } from "./rewards";
 import type { Rng } from "./rng";
 import { promptIds, sampleResponses } from "./sampling";
+import { encode } from "./tokens";
 
 export interface GrpoConfig {
   /** P: prompts per rollout step (paper: 64). */
@@ -147,6 +148,11 @@ export interface StepMetrics {
   /** Shares of response tokens clipped on the low side (rho < 1-eps, A < 0) and high side. */
   clipLow: number;
   clipHigh: number;
+  /** The same at the first response token alone, where the reasoning mode is chosen. */
+  firstClipLow: number;
+  firstClipHigh: number;
+  /** Mean pi_old probability that a response starts with "p" (of "python"): the policy's p(code). */
+  codeProb: number;
   ratioMean: number;
   gradNorm: number;
   zeroVarianceGroups: number;
@@ -187,15 +193,18 @@ export function grpoStep(params: Params, opt: AdamState, ctx: GrpoContext, step:
   let entropySum = 0;
   let probSum = 0;
   let tokenCount = 0;
+  let codeProbSum = 0;
+  const codeToken = encode("p")[0];
   const first = order(0);
   for (let m = 0; m < nMini; m++) {
     const members = first.slice(m * c.miniBatchSize, (m + 1) * c.miniBatchSize);
     const mrows = members.map((i) => rows[i]);
     const pb = packSequences(mrows);
-    const [lp, ent] = tf.tidy(() => {
-      const r = tokenLogProbsAndEntropy(params, pb.ids, ctx.model, c.temperature);
-      return [r.logp.dataSync() as Float32Array, r.entropy.dataSync() as Float32Array];
+    const [lp, ent, pp] = tf.tidy(() => {
+      const r = tokenLogProbsAndEntropy(params, pb.ids, ctx.model, c.temperature, codeToken);
+      return [r.logp.dataSync() as Float32Array, r.entropy.dataSync() as Float32Array, r.probeProb.dataSync() as Float32Array];
     });
+    mrows.forEach((r, b) => (codeProbSum += pp[b * (pb.T - 1) + r.prompt.length - 1]));
     const lpRows = gridToResponseValues(mrows, pb.T, lp);
     const entRows = gridToResponseValues(mrows, pb.T, ent);
     members.forEach((i, j) => {
@@ -216,6 +225,7 @@ export function grpoStep(params: Params, opt: AdamState, ctx: GrpoContext, step:
   const adam: AdamConfig = { lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: 1e-8, weightDecay: 0, gradClip: c.gradClip };
   const clipCfg = { epsLow: c.epsLow, epsHigh: c.epsHigh, clip: c.clip };
   let low = 0, high = 0, clipTokens = 0, ratioSum = 0, normSum = 0, lossSum = 0, klSum = 0, updates = 0;
+  let firstLow = 0, firstHigh = 0, firstTokens = 0;
   for (let epoch = 0; epoch < c.ppoEpochs; epoch++) {
     const ord = epoch === 0 ? first : order(epoch);
     for (let m = 0; m < nMini; m++) {
@@ -239,7 +249,14 @@ export function grpoStep(params: Params, opt: AdamState, ctx: GrpoContext, step:
         return loss;
       });
       const ratio = tf.tidy(() => tf.exp(logpKept!.sub(old)).dataSync() as Float32Array);
-      const st = clipStats(ratio, advT.dataSync() as Float32Array, pb.mask.dataSync() as Float32Array, pb.T - 1, clipCfg);
+      const advV = advT.dataSync() as Float32Array;
+      const st = clipStats(ratio, advV, pb.mask.dataSync() as Float32Array, pb.T - 1, clipCfg);
+      const firstMask = new Float32Array(ratio.length);
+      mrows.forEach((r, b) => (firstMask[b * (pb.T - 1) + r.prompt.length - 1] = 1));
+      const fst = clipStats(ratio, advV, firstMask, pb.T - 1, clipCfg);
+      firstLow += fst.lowClipped;
+      firstHigh += fst.highClipped;
+      firstTokens += fst.tokens;
       low += st.lowClipped;
       high += st.highClipped;
       clipTokens += st.tokens;
@@ -268,6 +285,9 @@ export function grpoStep(params: Params, opt: AdamState, ctx: GrpoContext, step:
     entropy: entropySum / Math.max(tokenCount, 1),
     clipLow: low / Math.max(clipTokens, 1),
     clipHigh: high / Math.max(clipTokens, 1),
+    firstClipLow: firstLow / Math.max(firstTokens, 1),
+    firstClipHigh: firstHigh / Math.max(firstTokens, 1),
+    codeProb: codeProbSum / n,
     ratioMean: ratioSum / Math.max(clipTokens, 1),
     gradNorm: normSum / Math.max(updates, 1),
     zeroVarianceGroups: zeroVar / (n / G),

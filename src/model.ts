@@ -250,13 +250,18 @@ export function tokenLogProbs(params: Params, ids: tf.Tensor2D, c: ModelConfig, 
  * Next-token log-probabilities and the policy's entropy at each position, (B, T-1) each.
  * For diagnostics (no gradient needed); computes the full distribution once.
  */
-export function tokenLogProbsAndEntropy(params: Params, ids: tf.Tensor2D, c: ModelConfig, temperature = 1): { logp: tf.Tensor2D; entropy: tf.Tensor2D } {
+export function tokenLogProbsAndEntropy(params: Params, ids: tf.Tensor2D, c: ModelConfig, temperature = 1, probe = 0): { logp: tf.Tensor2D; entropy: tf.Tensor2D; probeProb: tf.Tensor2D } {
   const [B, T] = ids.shape;
   let logits = forward(params, tf.slice(ids, [0, 0], [B, T - 1]), c);
   if (temperature !== 1) logits = logits.div(temperature);
   const all = tf.logSoftmax(logits); // (B, T-1, V)
   const targets = tf.oneHot(tf.slice(ids, [0, 1], [B, T - 1]), c.vocabSize);
-  return { logp: all.mul(targets).sum(-1) as tf.Tensor2D, entropy: tf.exp(all).mul(all).sum(-1).neg() as tf.Tensor2D };
+  return {
+    logp: all.mul(targets).sum(-1) as tf.Tensor2D,
+    entropy: tf.exp(all).mul(all).sum(-1).neg() as tf.Tensor2D,
+    // probability of one given token at every position (GRPO watches p("p") at the first response token: p(code))
+    probeProb: tf.exp(tf.slice(all, [0, 0, probe], [B, T - 1, 1])).reshape([B, T - 1]) as tf.Tensor2D,
+  };
 }
 
 /**

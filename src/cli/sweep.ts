@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { readRun, resolveSpec, runName, runPath, SCALES, type Scale } from "../experiments";
-import { ROOT } from "../paths";
+import { checkpointPath, ROOT } from "../paths";
 import { labelsPath } from "../datasets";
 import { plan, PLANS, type Spec } from "../plans";
 import { parseFlags, runMain, UsageError } from "./args";
@@ -65,6 +65,7 @@ runMain(async () => {
   const seen = new Set<string>();
   const jobs: { spec: Spec; name: string }[] = [];
   for (const arg of positional) for (const spec of specsFrom(arg, f.scale as Scale)) {
+    if (!fs.existsSync(checkpointPath(spec.family))) throw new Error(`family ${spec.family} has no checkpoint (${checkpointPath(spec.family)}): npm run pretrain -- --family ${spec.family}`);
     const name = runName(resolveSpec(spec));
     if (!seen.has(name)) {
       seen.add(name);
