@@ -69,6 +69,39 @@ export function majority(answers: readonly (number | null)[]): { value: number |
   return { value: best, count: bestCount };
 }
 
+/** Majority-vote records for problems: `samples` answers each at temperature 1 from the checkpoint. */
+function labelProblems(checkpointName: string, problems: readonly Problem[], samples: number, quiet: boolean): LabelRecord[] {
+  const ck = loadCheckpoint(checkpointPath(checkpointName));
+  const rng = makeRng("labels", checkpointName);
+  const records: LabelRecord[] = [];
+  const chunk = 16;
+  const progress = quiet ? null : makeProgress(`[labels ${checkpointName}]`, problems.length, { unit: "prompts" });
+  for (let s = 0; s < problems.length; s += chunk) {
+    const probs = problems.slice(s, s + chunk);
+    const prompts = probs.flatMap((p) => Array.from({ length: samples }, () => p.prompt));
+    const out = sampleResponses(ck.params, ck.header.config, prompts, { temperature: 1, maxNewTokens: MAX_RESPONSE_TOKENS, rng: rng.fork(s) });
+    probs.forEach((p, j) => {
+      const answers = out.slice(j * samples, (j + 1) * samples).map((x) => parseAnswer(x.text).value);
+      const m = majority(answers);
+      records.push({ problem: p.text, truth: p.answer, majority: m.value, majorityCount: m.count, correctCount: answers.filter((a) => a === p.answer).length });
+    });
+    progress?.tick(Math.min(s + chunk, problems.length));
+  }
+  progress?.finish();
+  disposeParams(ck.params);
+  return records;
+}
+
+/** Smoke-scale stand-in for the labels (tests): the first 32 train prompts, 4 samples each, never stored. */
+export const SMOKE_LABELS = { prompts: 32, samples: 4 };
+const smokeCache = new Map<string, LabelRecord[]>();
+function smokeLabels(checkpointName: string): LabelRecord[] {
+  const key = `${checkpointName}:${checkpointSha(checkpointPath(checkpointName))}`;
+  let r = smokeCache.get(key);
+  if (!r) smokeCache.set(key, (r = labelProblems(checkpointName, getSplit("train").slice(0, SMOKE_LABELS.prompts), SMOKE_LABELS.samples, true)));
+  return r;
+}
+
 /** Label the train split by majority vote with the named checkpoint (cached on disk). */
 export function majorityLabels(checkpointName: string, opts: { quiet?: boolean } = {}): LabelFile {
   const file = labelsPath(checkpointName);
@@ -87,25 +120,7 @@ export function majorityLabels(checkpointName: string, opts: { quiet?: boolean }
     if (parsed.checkpointSha !== sha) throw new Error(`label file ${file} was made by another ${checkpointName} checkpoint (${parsed.checkpointSha}, now ${sha}); delete it to relabel`);
     return parsed;
   }
-  const ck = loadCheckpoint(checkpointPath(checkpointName));
-  const train = getSplit("train");
-  const rng = makeRng("labels", checkpointName);
-  const records: LabelRecord[] = [];
-  const chunk = 16;
-  const progress = opts.quiet ? null : makeProgress(`[labels ${checkpointName}]`, train.length, { unit: "prompts" });
-  for (let s = 0; s < train.length; s += chunk) {
-    const probs = train.slice(s, s + chunk);
-    const prompts = probs.flatMap((p) => Array.from({ length: LABEL_SAMPLES }, () => p.prompt));
-    const samples = sampleResponses(ck.params, ck.header.config, prompts, { temperature: 1, maxNewTokens: MAX_RESPONSE_TOKENS, rng: rng.fork(s) });
-    probs.forEach((p, j) => {
-      const answers = samples.slice(j * LABEL_SAMPLES, (j + 1) * LABEL_SAMPLES).map((x) => parseAnswer(x.text).value);
-      const m = majority(answers);
-      records.push({ problem: p.text, truth: p.answer, majority: m.value, majorityCount: m.count, correctCount: answers.filter((a) => a === p.answer).length });
-    });
-    progress?.tick(Math.min(s + chunk, train.length));
-  }
-  progress?.finish();
-  disposeParams(ck.params);
+  const records = labelProblems(checkpointName, getSplit("train"), LABEL_SAMPLES, opts.quiet ?? false);
   const out: LabelFile = { format: LABELS_FORMAT, checkpoint: checkpointName, checkpointSha: checkpointSha(checkpointPath(checkpointName)), samples: LABEL_SAMPLES, temperature: 1, records };
   writeFileAtomic(file, JSON.stringify(out));
   return out;
@@ -116,17 +131,21 @@ export interface LabelledProblem {
   label: number;
 }
 
-/** The RL dataset of a variant for a checkpoint (mv/incorrect/oneshot label with it, once). */
-export function buildDataset(variant: string, checkpointName: string): LabelledProblem[] {
+/**
+ * The RL dataset of a variant for a checkpoint (mv/incorrect/oneshot label with it, once).
+ * `smoke` labels only the first prompts with a few samples (the tests' smoke runs).
+ */
+export function buildDataset(variant: string, checkpointName: string, opts: { smoke?: boolean } = {}): LabelledProblem[] {
   if (!(VARIANTS as readonly string[]).includes(variant)) throw new Error(`unknown dataset variant "${variant}"; valid: ${VARIANTS.join(", ")}`);
-  const train = getSplit("train");
+  const train = getSplit("train").slice(0, opts.smoke ? SMOKE_LABELS.prompts : undefined);
   if (variant === "gt") return train.map((p) => ({ problem: p, label: p.answer }));
-  const labels = majorityLabels(checkpointName).records;
+  const labels = opts.smoke ? smokeLabels(checkpointName) : majorityLabels(checkpointName).records;
   if (variant === "mv") return train.flatMap((p, i) => (labels[i].majority === null ? [] : [{ problem: p, label: labels[i].majority! }]));
   if (variant === "incorrect") return train.flatMap((p, i) => (labels[i].majority !== null && labels[i].majority !== p.answer ? [{ problem: p, label: labels[i].majority! }] : []));
+  const samples = opts.smoke ? SMOKE_LABELS.samples : LABEL_SAMPLES;
   let best = 0;
   labels.forEach((r, i) => {
-    if (Math.abs(r.correctCount / LABEL_SAMPLES - 0.5) < Math.abs(labels[best].correctCount / LABEL_SAMPLES - 0.5)) best = i;
+    if (Math.abs(r.correctCount / samples - 0.5) < Math.abs(labels[best].correctCount / samples - 0.5)) best = i;
   });
   return [{ problem: train[best], label: train[best].answer }];
 }

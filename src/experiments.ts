@@ -298,7 +298,7 @@ function execute(r: ResolvedSpec, name: string, file: string, opts: RunOptions):
   }
   const ref = r.grpo.klCoef > 0 ? cloneParams(base.params, false) : null;
   disposeParams(base.params);
-  const dataset = buildDataset(r.variant, r.family);
+  const dataset = buildDataset(r.variant, r.family, { smoke: r.scale === "smoke" });
   if (dataset.length === 0) throw new Error(`dataset variant ${r.variant} of ${r.family} is empty`);
   const ctx = { config: r.grpo, model, dataset, reward: parseReward(r.reward), seed: r.seed, rng: makeRng(r.seed, "grpo"), ref };
   const wall0 = result.wallSeconds;

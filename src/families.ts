@@ -130,7 +130,7 @@ export const FAMILIES: Record<FamilyId, FamilySpec> = {
   }, { codeFrequency: 53.6, accuracyCode: 52.6, accuracyLanguage: 17.2, accuracy: 36.2 }),
   "qwen-7b": family("qwen-7b", "Qwen2.5-7B", "base-d64", {
     mode: L(2.55),
-    slip: { code: L(0.8), language: L(-0.1) },
+    slip: { code: L(0.05), language: L(-0.25) },
     format: { code: QWEN_FORMAT, language: QWEN_FORMAT },
     repetition: 0.03,
     languageBigSteps: 0,
@@ -144,14 +144,14 @@ export const FAMILIES: Record<FamilyId, FamilySpec> = {
   }, { codeFrequency: 98.0, accuracyCode: 21.0, accuracyLanguage: 40.0, accuracy: 21.4 }),
   "olmo-7b": family("olmo-7b", "OLMo2-7B", "base-d64", {
     mode: NEVER,
-    slip: { code: L(3.0), language: L(2.35) },
+    slip: { code: L(3.0), language: L(1.8) },
     format: { code: BASE_LM_FORMAT, language: BASE_LM_FORMAT },
     repetition: 0.15,
     languageBigSteps: 1,
   }, { codeFrequency: 0, accuracyCode: null, accuracyLanguage: 9.0, accuracy: 9.0 }),
   "llama-8b-instruct": family("llama-8b-instruct", "Llama3.1-8B-Instruct", "base-d64", {
     mode: NEVER,
-    slip: { code: L(1.0), language: L(1.2) },
+    slip: { code: L(1.0), language: L(0.5) },
     format: { code: INSTRUCT_FORMAT, language: INSTRUCT_FORMAT },
     repetition: 0.03,
     languageBigSteps: 0,

@@ -100,6 +100,7 @@ export function runStage(spec: StageSpec): void {
   if (fs.existsSync(partial)) {
     const ck: Checkpoint = loadCheckpoint(partial, { withOptimizer: true, expectConfig: config });
     if (ck.header.name !== spec.name || !ck.optimizer) throw new Error(`${partial} belongs to "${ck.header.name}", not "${spec.name}" (or has no optimizer state); delete it`);
+    if (JSON.stringify(ck.header.meta.corpus) !== JSON.stringify(spec.corpus)) throw new Error(`${partial} was trained on another corpus spec than ${spec.name}'s current one; delete it to start again`);
     params = ck.params;
     opt = ck.optimizer;
     step = ck.header.step;
