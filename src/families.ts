@@ -136,8 +136,8 @@ export const FAMILIES: Record<FamilyId, FamilySpec> = {
     languageBigSteps: 0,
   }, { codeFrequency: 92.2, accuracyCode: 39.9, accuracyLanguage: 61.5, accuracy: 41.6 }),
   "olmo-7b-sft": family("olmo-7b-sft", "OLMo2-7B-SFT", "base-d64", {
-    mode: L(3.05),
-    slip: { code: L(1.25), language: L(2.45) },
+    mode: L(2.75),
+    slip: { code: L(1.1), language: L(1.85) },
     format: { code: INSTRUCT_FORMAT, language: INSTRUCT_FORMAT },
     repetition: 0.05,
     languageBigSteps: 0,
