@@ -130,14 +130,14 @@ export const FAMILIES: Record<FamilyId, FamilySpec> = {
   }, { codeFrequency: 53.6, accuracyCode: 52.6, accuracyLanguage: 17.2, accuracy: 36.2 }),
   "qwen-7b": family("qwen-7b", "Qwen2.5-7B", "base-d64", {
     mode: L(2.55),
-    slip: { code: L(0.05), language: L(-0.25) },
+    slip: { code: L(0.33), language: L(-0.15) },
     format: { code: QWEN_FORMAT, language: QWEN_FORMAT },
     repetition: 0.03,
     languageBigSteps: 0,
   }, { codeFrequency: 92.2, accuracyCode: 39.9, accuracyLanguage: 61.5, accuracy: 41.6 }),
   "olmo-7b-sft": family("olmo-7b-sft", "OLMo2-7B-SFT", "base-d64", {
     mode: L(2.75),
-    slip: { code: L(1.1), language: L(1.85) },
+    slip: { code: L(1.1), language: L(1.1) },
     format: { code: INSTRUCT_FORMAT, language: INSTRUCT_FORMAT },
     repetition: 0.05,
     languageBigSteps: 0,
