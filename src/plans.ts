@@ -3,7 +3,8 @@
  * and `npm run sweep -- <plan>` computes. Keeping them here (not in the notebooks) means the
  * sweep and the figures can never disagree about which runs a figure needs.
  */
-import type { ExperimentSpec, Scale } from "./experiments";
+import { SCALE_PRESETS, type ExperimentSpec, type Scale } from "./experiments";
+import { resolveGrpoConfig } from "./grpo";
 import type { Variant } from "./datasets";
 import { FAMILY_IDS, type FamilyId } from "./families";
 
@@ -26,13 +27,20 @@ const MULTI_SEED = new Set(["math/gt", "random0.5/gt"]);
 
 export const GAMMAS = [0.7, 0.5, 0.3, 0.001, 0];
 
-/** The three ways the paper removes clipping (Fig. 11): in the loss, one update per step, a small rollout batch. */
-export const CLIP_ABLATIONS: { label: string; overrides: ExperimentSpec["overrides"] }[] = [
-  { label: "clipped (default)", overrides: {} },
-  { label: "no clip in the loss", overrides: { clip: false } },
-  { label: "mini-batch = rollout batch (1 update/step)", overrides: { miniBatchSize: 128 } },
-  { label: "rollout batch = mini-batch (2 prompts x 8)", overrides: { promptsPerStep: 2 } },
-];
+/**
+ * The three ways the paper removes clipping (Fig. 11), relative to a scale's batch sizes: in the
+ * loss; one update per step (mini-batch = rollout batch); a rollout batch as small as a mini-batch.
+ * At the default scale: {clip: false}, {miniBatchSize: 128}, {promptsPerStep: 2}.
+ */
+export function clipAblations(scale: Scale): { label: string; overrides: ExperimentSpec["overrides"] }[] {
+  const g = resolveGrpoConfig(SCALE_PRESETS[scale].grpo);
+  return [
+    { label: "clipped (default)", overrides: {} },
+    { label: "no clip in the loss", overrides: { clip: false } },
+    { label: "mini-batch = rollout batch (1 update/step)", overrides: { miniBatchSize: g.promptsPerStep * g.samplesPerPrompt } },
+    { label: "rollout batch = mini-batch", overrides: { promptsPerStep: g.miniBatchSize / g.samplesPerPrompt } },
+  ];
+}
 
 export const PLANS = ["rewards", "code-reasoning", "interventions", "clipping"] as const;
 export type PlanName = (typeof PLANS)[number];
@@ -61,10 +69,10 @@ export function interventionSpecs(): Spec[] {
   return out;
 }
 
-export function clippingSpecs(family = "qwen-math-7b"): Spec[] {
+export function clippingSpecs(scale: Scale, family = "qwen-math-7b"): Spec[] {
   const out: Spec[] = [];
   for (const g of GAMMAS) if (g !== 0.5) out.push({ family, reward: `random${g}`, variant: "gt", seed: 0 });
-  for (const a of CLIP_ABLATIONS) for (const seed of SEEDS) out.push({ family, reward: "random0.5", variant: "gt", seed, overrides: a.overrides });
+  for (const a of clipAblations(scale)) for (const seed of SEEDS) out.push({ family, reward: "random0.5", variant: "gt", seed, overrides: a.overrides });
   return out;
 }
 
@@ -78,7 +86,7 @@ export function plan(name: string, scale: Scale = "default"): Spec[] {
     case "interventions":
       return withScale(interventionSpecs(), scale);
     case "clipping":
-      return withScale(clippingSpecs(), scale);
+      return withScale(clippingSpecs(scale), scale);
     default:
       throw new Error(`unknown plan "${name}"; valid: ${PLANS.join(", ")}`);
   }
