@@ -22,6 +22,9 @@ const steps: Step[] = [{ name: "notebooks → out/*.html", run: exportNotebooks 
 async function exportNotebooks(): Promise<void> {
   const notebooks = listNotebooks();
   if (notebooks.length === 0) throw new Error("no notebooks in notebooks/");
+  // out/ is generated: start from an empty folder so no stale figure survives a rename.
+  fs.rmSync(outDir, { recursive: true, force: true });
+  fs.mkdirSync(outDir, { recursive: true });
   const results: NotebookResult[] = [];
   for (const notebook of notebooks) {
     const name = path.basename(notebook, ".ipynb");

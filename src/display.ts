@@ -30,8 +30,8 @@ export interface Figure {
 /** The project root: src/.. (same under tsx, node and the tslab kernel). */
 export const projectRoot = path.resolve(__dirname, "..");
 
-/** Where generated files go (gitignored); `npm start` writes its reports here too. */
-export const outDir = path.join(projectRoot, "out");
+/** Where generated files go (gitignored); `npm start` writes its reports here too. SPURIOUS_OUT moves it (the tests use a temporary folder). */
+export const outDir = process.env.SPURIOUS_OUT ? path.resolve(process.env.SPURIOUS_OUT) : path.join(projectRoot, "out");
 
 /** A path under out/, e.g. outputPath("figures", "fig1") → <root>/out/figures/fig1. */
 export function outputPath(...parts: string[]): string {
@@ -129,17 +129,20 @@ export function showFigure(figure: Figure): void {
   bundleEmbedded = true;
 }
 
-/** A complete HTML page with the bundle inlined: opens offline, in any browser. */
-export function standaloneFigureHtml(figure: Figure, opts: { title?: string } = {}): string {
+/**
+ * A complete HTML page: opens offline, in any browser. The bundle is inlined, or with `plotlySrc`
+ * loaded from that (relative) path, so a folder of figures holds one 11 MB copy, not one each.
+ */
+export function standaloneFigureHtml(figure: Figure, opts: { title?: string; plotlySrc?: string } = {}): string {
   checkFigure("standaloneFigureHtml", figure);
-  checkKeys("standaloneFigureHtml", opts, ["title"]);
+  checkKeys("standaloneFigureHtml", opts, ["title", "plotlySrc"]);
   const layoutTitle = (figure.layout?.title as { text?: unknown } | undefined)?.text;
   const title = opts.title ?? (typeof layoutTitle === "string" ? layoutTitle : "figure");
   return [
     "<!DOCTYPE html>",
     '<html><head><meta charset="utf-8">',
     `<title>${escapeHtml(title)}</title>`,
-    `<script type="text/javascript">${plotlyBundle()}\n</script>`,
+    opts.plotlySrc ? `<script type="text/javascript" src="${escapeHtml(opts.plotlySrc)}"></script>` : `<script type="text/javascript">${plotlyBundle()}\n</script>`,
     '</head><body style="margin:0">',
     figureSnippet(figure, "figure"),
     "</body></html>",
@@ -181,7 +184,11 @@ export async function saveFigure(figure: Figure, opts: SaveFigureOptions): Promi
   const base = path.resolve(outDir, opts.path.replace(/\.(html|png)$/, ""));
   fs.mkdirSync(path.dirname(base), { recursive: true });
   const saved: SavedFigure = { html: `${base}.html`, png: null };
-  fs.writeFileSync(saved.html, standaloneFigureHtml(figure));
+  // One shared copy of plotly.js at the top of out/, referenced relatively: still offline.
+  const shared = path.join(outDir, "plotly.js");
+  if (!fs.existsSync(shared) || fs.statSync(shared).size !== Buffer.byteLength(plotlyBundle())) fs.writeFileSync(shared, plotlyBundle());
+  const rel = path.relative(path.dirname(base), shared).split(path.sep).join("/");
+  fs.writeFileSync(saved.html, standaloneFigureHtml(figure, { plotlySrc: rel }));
 
   if (png === false) return saved;
   const chromium = findChromium();

@@ -34,7 +34,8 @@ const PAPER = "#bbbbbb";
 
 /** Grouped bars: code frequency, accuracy with code, accuracy in language; ours vs paper. */
 export function table1Figure(reports: readonly BaseModelReport[]): Figure {
-  const labels = reports.map((r) => r.label.replace("toy ", "toy<br>"));
+  // the real model's name on the axis; the legend and title say these are toy analogs
+  const labels = reports.map((r) => getFamily(r.family).analogOf);
   const panels: { key: "codeFrequency" | "accuracyCode" | "accuracyLanguage"; title: string }[] = [
     { key: "codeFrequency", title: "code frequency %" },
     { key: "accuracyCode", title: "accuracy with code %" },
@@ -49,16 +50,16 @@ export function table1Figure(reports: readonly BaseModelReport[]): Figure {
     );
   });
   const layout: Record<string, unknown> = {
-    title: { text: "Table 1 analog: code reasoning before RL (test split, greedy)" },
+    title: { text: "Table 1 analog: code reasoning before RL (toy families, test split, greedy)" },
     barmode: "group",
     width: 1200,
-    height: 460,
+    height: 520,
     legend: { orientation: "h", y: -0.35 },
     annotations: panels.map((p, i) => ({ text: p.title, xref: "paper", yref: "paper", x: (i + 0.5) / 3, y: 1.06, showarrow: false, xanchor: "center" })),
   };
   panels.forEach((_, i) => {
     const axis = i === 0 ? "" : String(i + 1);
-    layout[`xaxis${axis}`] = { domain: [i / 3 + 0.02, (i + 1) / 3 - 0.02], tickangle: 0, tickfont: { size: 9 } };
+    layout[`xaxis${axis}`] = { domain: [i / 3 + 0.02, (i + 1) / 3 - 0.02], tickangle: -35, tickfont: { size: 10 } };
     layout[`yaxis${axis}`] = { range: [0, 100], anchor: `x${axis}` };
   });
   return { data, layout };

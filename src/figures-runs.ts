@@ -38,6 +38,7 @@ export function gainBarFigure(runs: readonly RunResult[], families: readonly str
       y: per.map((c) => (c ? round(c.gainMean) : null)),
       error_y: { type: "data", array: per.map((c) => (c && c.runs.length > 1 ? round(c.gainStd) : null)), visible: true },
       text: per.map((c) => (c ? `${c.runs.length} seed${c.runs.length > 1 ? "s" : ""}` : "not run")),
+      textposition: "none", // the seed count is for the hover label only
       hovertemplate: "%{x}<br>" + rw.label + ": %{y:+.1f} points (%{text})<extra></extra>",
     };
   });

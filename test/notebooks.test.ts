@@ -17,6 +17,8 @@ const filter = process.env.SPURIOUS_NOTEBOOKS ?? "";
 // path a notebook has is exercised in seconds and the shipped results in data/ are never touched.
 process.env.SPURIOUS_NOTEBOOK_SCALE = "smoke";
 process.env.SPURIOUS_RUNS = fs.mkdtempSync(path.join(os.tmpdir(), "spurious-notebook-runs-"));
+// ... and their figures go to a temporary folder, not out/ (which holds what npm start made).
+process.env.SPURIOUS_OUT = fs.mkdtempSync(path.join(os.tmpdir(), "spurious-notebook-out-"));
 const notebooks = listNotebooks().filter((f) => path.basename(f).includes(filter));
 const rel = (f: string) => path.relative(process.cwd(), f);
 

@@ -39,10 +39,10 @@ runMain(async () => {
     if (name === "code-reasoning") {
       console.log(markdownTable(transitionRows(p.runs)) + "\n");
       for (const fam of ["qwen-math-7b", "qwen-math-1.5b", "qwen-7b"]) {
-        const steered = p.runs.filter((r) => r.spec.family === fam).map(transitions).filter((t) => Math.abs(t.codeAfter - t.codeBefore) >= 5);
+        const steered = p.runs.filter((r) => r.spec.family === fam).map(transitions).filter((t) => Math.abs(t.codeAfter - t.codeBefore) >= 5 && t.net > 0);
         if (!steered.length) continue;
         const c = pooledContributions(steered);
-        console.log(`${fam}: ${steered.length} steered runs; pooled C: ${TRANSITIONS.map((k) => `${k} ${round(c[k])}%`).join(", ")}\n`);
+        console.log(`${fam}: ${steered.length} steered runs with a gain; pooled C: ${TRANSITIONS.map((k) => `${k} ${round(c[k])}%`).join(", ")}\n`);
       }
     }
   }
