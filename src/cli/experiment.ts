@@ -6,29 +6,8 @@
 import { VARIANTS } from "../datasets";
 import { runOrLoad, runSummary, SCALES, resolveSpec } from "../experiments";
 import { FAMILY_IDS } from "../families";
-import { DEFAULT_GRPO, type GrpoConfig } from "../grpo";
 import { parseFlags, runMain, UsageError } from "./args";
-
-/** Parse "key=value" against the GRPO config's types: numbers, booleans, or names. */
-export function parseSet(items: readonly string[]): Partial<Record<keyof GrpoConfig, unknown>> {
-  const out: Record<string, unknown> = {};
-  for (const item of items) {
-    const m = /^([A-Za-z]+)=(.*)$/.exec(item);
-    if (!m) throw new UsageError(`--set needs key=value, got "${item}"`);
-    const [, key, raw] = m;
-    if (!(key in DEFAULT_GRPO)) throw new UsageError(`--set ${key}: unknown setting; valid: ${Object.keys(DEFAULT_GRPO).join(", ")}`);
-    const def = DEFAULT_GRPO[key as keyof GrpoConfig];
-    if (typeof def === "number") {
-      const n = Number(raw);
-      if (raw.trim() === "" || !Number.isFinite(n)) throw new UsageError(`--set ${key}: needs a number, got "${raw}"`);
-      out[key] = n;
-    } else if (typeof def === "boolean") {
-      if (raw !== "true" && raw !== "false") throw new UsageError(`--set ${key}: needs true or false, got "${raw}"`);
-      out[key] = raw === "true";
-    } else out[key] = raw;
-  }
-  return out;
-}
+import { parseSet } from "./experiment-args";
 
 runMain(async () => {
   const f = parseFlags(process.argv.slice(2), {
