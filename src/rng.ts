@@ -5,7 +5,7 @@
  * keys (`rng.fork("rollout", step, i)`), so what a stream produces depends only on its name, never
  * on how many numbers other streams consumed before it. That is what makes a resumed run produce
  * the same numbers as an uninterrupted one, and a re-run notebook cell the same figure.
- * Nothing in src/ may call Math.random (a test enforces it).
+ * Nothing in src/ may use JavaScript's unseeded global generator (a test enforces it).
  */
 import seedrandom from "seedrandom";
 
