@@ -19,7 +19,7 @@ import { buildDataset, VARIANTS, type Variant } from "./datasets";
 import { evaluateAvgAtK, evaluateGreedy, type EvalRecord, type EvalSummary } from "./evaluate";
 import { getFamily } from "./families";
 import { grpoStep, resolveGrpoConfig, type GrpoConfig, type StepMetrics } from "./grpo";
-import { cloneParams, disposeParams, type Params } from "./model";
+import { cloneParams, disposeParams, type ModelConfig, type Params } from "./model";
 import { disposeAdam, initAdam } from "./optim";
 import { checkpointPath, ROOT, runsDir } from "./paths";
 import { getSplit, type Problem } from "./problems";
@@ -173,7 +173,7 @@ function toRecordSet(step: number, records: EvalRecord[]): RecordSet {
   };
 }
 
-function evaluateAt(params: Params, r: ResolvedSpec, step: number, withHard: boolean, model: ReturnType<typeof loadCheckpoint>["header"]["config"]): { point: EvalPoint; records: EvalRecord[] } {
+function evaluateAt(params: Params, r: ResolvedSpec, step: number, withHard: boolean, model: ModelConfig): { point: EvalPoint; records: EvalRecord[] } {
   const test: Problem[] = getSplit("test").slice(0, r.eval.testSize);
   const { summary, records } = evaluateGreedy(params, model, test);
   const point: EvalPoint = { step, test: summary };

@@ -85,10 +85,6 @@ export function cloneParams(params: Params, trainable = false): Params {
   return out;
 }
 
-export function countParams(params: Params): number {
-  return Object.values(params).reduce((n, v) => n + v.size, 0);
-}
-
 /**
  * 2-D matrix product whose gradient avoids transposed matMuls. On the wasm backend a matMul with
  * transposeA/transposeB leaves XNNPACK's fast path and runs about 10x slower (measured: 52 ms vs

@@ -105,8 +105,3 @@ export function parseReward(name: string): RewardFn {
   }
   return base(name);
 }
-
-/** True when the reward never looks at the response (random rewards): used for run labels only. */
-export function isResponseIndependent(name: string): boolean {
-  return /^random\d/.test(name);
-}
