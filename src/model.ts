@@ -8,6 +8,7 @@
  * embedding lookup is one-hot x matMul; stridedSlice has no gradient, so we use slice.
  */
 import * as tf from "@tensorflow/tfjs";
+import { impl } from "./impl";
 import type { Rng } from "./rng";
 
 export interface ModelConfig {
@@ -90,7 +91,7 @@ export function cloneParams(params: Params, trainable = false): Params {
  * transposeA/transposeB leaves XNNPACK's fast path and runs about 10x slower (measured: 52 ms vs
  * 5 ms for (4032, 64) x (64, 256)); an explicit transpose plus a plain matMul is much cheaper.
  */
-const mm = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+const fastMm = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([a, b]);
   return {
@@ -101,6 +102,11 @@ const mm = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     },
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor2D;
+
+/** The model's 2-D product: fastMm, or tf.matMul with its own gradient (impl.ts, for tests and the benchmark baseline). */
+function mm(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  return impl().fastMatMul ? fastMm(a, b) : tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D);
+}
 
 /** x (N, C) times the tied embedding, transposed: logits (N, V). */
 function head(params: Params, x: tf.Tensor): tf.Tensor2D {

@@ -10,7 +10,8 @@
  * appended to the prompt and reported as part of the response.
  */
 import * as tf from "@tensorflow/tfjs";
-import { decodeStep, disposeCache, prefill, tidyKeep, type KVCache, type ModelConfig, type Params } from "./model";
+import { impl } from "./impl";
+import { decodeStep, disposeCache, forward, prefill, tidyKeep, type KVCache, type ModelConfig, type Params } from "./model";
 import type { Rng } from "./rng";
 import { BOS, EOS, PAD, decode, encode } from "./tokens";
 
@@ -94,6 +95,28 @@ export function sampleResponses(params: Params, config: ModelConfig, prompts: re
   });
 
   const out: Sample[] = new Array(prompts.length);
+  const finish = (i: number, gen: number[]) => {
+    const tokens = [...prefixIds[i], ...gen];
+    out[i] = { text: decode(tokens), tokens, finished: gen[gen.length - 1] === EOS };
+  };
+  if (!impl().kvCache) {
+    // The straightforward sampler (impl.ts): one prompt at a time, the whole sequence recomputed
+    // for every new token. Same streams and token choice as the fast path, so the same tokens.
+    prompts.forEach((_, i) => {
+      const seq = [...inputs[i]];
+      const gen: number[] = [];
+      const rng = opts.rng?.fork(i);
+      while (gen.length < limits[i]) {
+        const last = tf.tidy(() => forward(params, tf.tensor2d([seq], [1, seq.length], "int32"), config).slice([0, seq.length - 1, 0], [1, 1, V]).dataSync() as Float32Array);
+        const t = pickToken(last, 0, V, temperature, topP, rng);
+        gen.push(t);
+        seq.push(t);
+        if (t === EOS) break;
+      }
+      finish(i, gen);
+    });
+    return out;
+  }
   for (let s = 0; s < prompts.length; s += maxBatch) {
     const rows = Array.from({ length: Math.min(maxBatch, prompts.length - s) }, (_, r) => s + r);
     // Rows of different lengths decode together, left-padded (see model.prefill).
@@ -133,10 +156,7 @@ export function sampleResponses(params: Params, config: ModelConfig, prompts: re
     }
     if (!done.every(Boolean)) logits.dispose();
     disposeCache(cache);
-    rows.forEach((i, r) => {
-      const tokens = [...prefixIds[i], ...gen[r]];
-      out[i] = { text: decode(tokens), tokens, finished: gen[r][gen[r].length - 1] === EOS };
-    });
+    rows.forEach((i, r) => finish(i, gen[r]));
   }
   return out;
 }

@@ -8,6 +8,7 @@ import { disposeParams } from "../src/model";
 import { parseReward } from "../src/rewards";
 import { makeRng } from "../src/rng";
 import { getSplit } from "../src/problems";
+import { STRAIGHTFORWARD, withImpl } from "../src/impl";
 
 before(setup);
 
@@ -113,6 +114,25 @@ test("random0 (gamma = 0) leaves every parameter bitwise unchanged", () => {
   for (const [k, v] of Object.entries(params)) assert.equal(maxAbsDiff(v.dataSync(), before[k]), 0, `${k} changed`);
   disposeAdam(opt);
   disposeParams(params);
+});
+
+test("a GRPO step on the optimised paths matches the straightforward ones (same rollouts, same update)", () => {
+  const run = () => {
+    const params = tinyParams(11);
+    const opt = initAdam(params);
+    const { seconds, ...m } = grpoStep(params, opt, ctxFor("random0.5", {}), 0);
+    const w = params["h0.attn.wqkv"].dataSync().slice();
+    disposeAdam(opt);
+    disposeParams(params);
+    return { m, w };
+  };
+  const fast = run();
+  const slow = withImpl(STRAIGHTFORWARD, run);
+  assert.equal(fast.m.rewardMean, slow.m.rewardMean);
+  assert.equal(fast.m.responseLength, slow.m.responseLength);
+  assert.ok(Math.abs(fast.m.loss - slow.m.loss) < 1e-5, `loss ${fast.m.loss} vs ${slow.m.loss}`);
+  assert.ok(maxAbsDiff(fast.w, slow.w) < 1e-5, "updated weights differ");
+  assert.ok(fast.m.rewardStd > 0, "a step without reward variance compares nothing");
 });
 
 test("a GRPO step is deterministic and leaks no tensors", () => {

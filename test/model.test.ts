@@ -11,6 +11,7 @@ import { EOS, encode } from "../src/tokens";
 import { adamStep, initAdam, DEFAULT_ADAM, disposeAdam } from "../src/optim";
 import { loadCheckpoint, saveCheckpoint, readCheckpointHeader } from "../src/checkpoint";
 import { encodeBatch } from "../src/pretrain";
+import { STRAIGHTFORWARD, withImpl } from "../src/impl";
 
 before(setup);
 
@@ -37,22 +38,38 @@ test("KV-cached decoding gives the logits and tokens of full recomputation", () 
     return { cachedLogits: d.logits.dataSync(), fullLogits: full.slice([0, ids.length, 0], [1, 1, TINY.vocabSize]).dataSync() };
   });
   assert.ok(maxAbsDiff(cachedLogits, fullLogits) < 1e-4);
-  // greedy tokens: cached sampler vs argmax over full recomputation at every step
-  const prompts = ["a:1+2=", "b:3*3-4=", "c:9-8+7="];
-  const fast = sampleResponses(params, TINY, prompts, { temperature: 0, maxNewTokens: 20 });
-  prompts.forEach((pr, i) => {
-    const seq = promptIds(pr);
-    const gen: number[] = [];
-    for (let s = 0; s < 20; s++) {
-      const row = tf.tidy(() => forward(params, tf.tensor2d([seq], [1, seq.length], "int32"), TINY).slice([0, seq.length - 1, 0], [1, 1, TINY.vocabSize]).dataSync());
-      let best = 0;
-      for (let j = 1; j < row.length; j++) if (row[j] > row[best]) best = j;
-      gen.push(best);
-      seq.push(best);
-      if (best === EOS) break;
-    }
-    assert.deepEqual(fast[i].tokens, gen, `prompt ${pr}`);
-  });
+  // whole samplers: batched + cached vs one prompt at a time with full recomputation (impl.ts),
+  // greedy and at temperature 1 (same streams, so the same tokens), prompts of different lengths
+  const prompts = ["a:1+2=", "b:3*3-4=", "c:9-8+7*2+1="];
+  for (const temperature of [0, 1]) {
+    const opts = { temperature, maxNewTokens: 20, rng: makeRng(5, "kv") };
+    const fast = sampleResponses(params, TINY, prompts, opts);
+    const slow = withImpl(STRAIGHTFORWARD, () => sampleResponses(params, TINY, prompts, opts));
+    assert.deepEqual(fast, slow, `temperature ${temperature}`);
+    assert.ok(fast.some((x) => x.tokens.length > 3), "responses too short to compare");
+  }
+  disposeParams(params);
+});
+
+test("the model's fast matMul gradient equals tf.matMul's own (loss and every parameter's gradient)", () => {
+  const params = tinyParams(4);
+  const ids = tf.tensor2d([promptIds("a:1+2=p"), promptIds("b:3*3-4")], [2, 8], "int32");
+  const lossGrads = () => {
+    const { value, grads } = paramGrads(params, () => tokenLogProbs(params, ids, TINY).mean().neg() as tf.Scalar);
+    const out = { loss: value.dataSync()[0], grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, g.dataSync().slice()])) };
+    tf.dispose([value, ...Object.values(grads)]);
+    return out;
+  };
+  const fast = lossGrads();
+  const slow = withImpl({ fastMatMul: false }, lossGrads);
+  assert.ok(Math.abs(fast.loss - slow.loss) < 1e-6);
+  assert.deepEqual(Object.keys(fast.grads).sort(), Object.keys(slow.grads).sort());
+  for (const k of Object.keys(fast.grads)) {
+    const scale = Math.max(1e-3, ...Array.from(slow.grads[k], Math.abs));
+    assert.ok(maxAbsDiff(fast.grads[k], slow.grads[k]) / scale < 1e-4, `gradient of ${k} differs`);
+  }
+  assert.ok(Object.values(fast.grads).some((g) => g.some((x) => x !== 0)), "all gradients are zero");
+  ids.dispose();
   disposeParams(params);
 });
 

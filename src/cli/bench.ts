@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json] [--repeats N]
+ * npm run bench [-- --json] [--repeats N] [--baseline]
  * Speed of the pieces every experiment is made of, after warm-up, as medians over repeats, with
  * the backend and machine described. Timings live here, never in tests.
  *   trainStepMs        reference configuration: width 64, 2 blocks, 4 heads, MLP 256, batch 64 x 64
@@ -8,6 +8,8 @@
  *   sampleTokensPerSec KV-cached sampling of one GRPO rollout batch (P x G at temperature 1)
  *   grpoStepSec        one full GRPO step at the default configuration
  *   evalTestSec        greedy evaluation of the 500 test problems
+ * With --baseline, the reference step, sampling and the GRPO step are timed again on the
+ * straightforward paths the speed-ups replaced (impl.ts), so the speed-up is measured, not recalled.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -27,6 +29,7 @@ import { parseReward } from "../rewards";
 import { makeRng } from "../rng";
 import { sampleResponses } from "../sampling";
 import { VOCAB_SIZE } from "../tokens";
+import { STRAIGHTFORWARD, withImpl } from "../impl";
 import { parseFlags, runMain, UsageError } from "./args";
 
 function median(xs: number[]): number {
@@ -50,7 +53,8 @@ runMain(async () => {
   const f = parseFlags(process.argv.slice(2), {
     repeats: { type: "int", help: "timed repetitions per figure", default: 5 },
     json: { type: "boolean", help: "print one JSON object as the last stdout line" },
-  }, "usage: npm run bench [-- --json] [--repeats N]");
+    baseline: { type: "boolean", help: "also time the straightforward paths the speed-ups replaced (about a minute more)" },
+  }, "usage: npm run bench [-- --json] [--repeats N] [--baseline]");
   const repeats = f.repeats as number;
   if (repeats < 1) throw new UsageError("--repeats must be >= 1");
   const backend = await initBackend();
@@ -62,12 +66,16 @@ runMain(async () => {
   const refOpt = initAdam(refParams);
   const r = makeRng("bench", "ids");
   const ids = tf.tensor2d(Array.from({ length: 64 * 64 }, () => r.int(VOCAB_SIZE)), [64, 64], "int32");
-  const trainStepMs = 1000 * time(() => {
+  const refStep = () => {
     const { value, grads } = paramGrads(refParams, () => tokenLogProbs(refParams, ids, ref).mean().neg() as tf.Scalar);
     adamStep(refParams, grads, refOpt, DEFAULT_ADAM);
     tf.dispose([value, ...Object.values(grads)]);
-  }, repeats);
+  };
+  const trainStepMs = 1000 * time(refStep, repeats);
   log(`trainStepMs ${trainStepMs.toFixed(0)}`);
+  const baseRepeats = Math.min(repeats, 3);
+  const baseTrainStepMs = f.baseline ? 1000 * withImpl(STRAIGHTFORWARD, () => time(refStep, baseRepeats)) : null;
+  if (baseTrainStepMs !== null) log(`straightforward trainStepMs ${baseTrainStepMs.toFixed(0)}`);
   // Where the time of that step goes, by kernel (tf.profile; kernel times only, no JS overhead).
   const prof = await tf.profile(() => {
     const { value, grads } = paramGrads(refParams, () => tokenLogProbs(refParams, ids, ref).mean().neg() as tf.Scalar);
@@ -108,19 +116,29 @@ runMain(async () => {
   const prompts = getSplit("train").slice(0, DEFAULT_GRPO.promptsPerStep).flatMap((p) => Array.from({ length: DEFAULT_GRPO.samplesPerPrompt }, () => p.prompt));
   let sampled = 0;
   let k = 0;
-  const sampleSec = time(() => {
+  const sampleBatch = () => {
     const s = sampleResponses(policy, config, prompts, { temperature: 1, maxNewTokens: DEFAULT_GRPO.maxResponseTokens, rng: makeRng("bench", "sample", k++) });
     sampled = s.reduce((a, x) => a + x.tokens.length, 0);
-  }, repeats);
+  };
+  const sampleSec = time(sampleBatch, repeats);
   const sampleTokensPerSec = sampled / sampleSec;
   log(`sampleTokensPerSec ${sampleTokensPerSec.toFixed(0)} (${prompts.length} rollouts in ${sampleSec.toFixed(2)} s)`);
+  let baseSampleTokensPerSec: number | null = null;
+  if (f.baseline) {
+    const sec = withImpl(STRAIGHTFORWARD, () => time(sampleBatch, baseRepeats));
+    baseSampleTokensPerSec = sampled / sec;
+    log(`straightforward sampleTokensPerSec ${baseSampleTokensPerSec.toFixed(0)} (${sec.toFixed(2)} s)`);
+  }
 
   // 4. one GRPO step
   const dataset = getSplit("train").map((p) => ({ problem: p, label: p.answer }));
   const ctx = { config: DEFAULT_GRPO, model: config, dataset, reward: parseReward("math"), seed: 0, rng: makeRng("bench", "grpo"), ref: null };
   let g = 0;
-  const grpoStepSec = time(() => void grpoStep(train, opt, ctx, g++), Math.min(repeats, 3));
+  const grpo = () => void grpoStep(train, opt, ctx, g++);
+  const grpoStepSec = time(grpo, Math.min(repeats, 3));
   log(`grpoStepSec ${grpoStepSec.toFixed(2)}`);
+  const baseGrpoStepSec = f.baseline ? withImpl(STRAIGHTFORWARD, () => time(grpo, baseRepeats)) : null;
+  if (baseGrpoStepSec !== null) log(`straightforward grpoStepSec ${baseGrpoStepSec.toFixed(2)}`);
 
   // 5. greedy evaluation of the test split
   const evalTestSec = time(() => void evaluateGreedy(policy, config, getSplit("test")), Math.min(repeats, 3));
@@ -132,6 +150,9 @@ runMain(async () => {
   const cpus = os.cpus();
   const out = {
     trainStepMs, trainTokensPerSec, sampleTokensPerSec, grpoStepSec, evalTestSec,
+    // The same figures with both speed-ups off (impl.ts): plain tf.matMul gradients, and one prompt
+    // at a time with the whole sequence recomputed per token. Same code otherwise, same machine.
+    straightforward: f.baseline ? { trainStepMs: baseTrainStepMs, sampleTokensPerSec: baseSampleTokensPerSec, grpoStepSec: baseGrpoStepSec } : null,
     profile: { forwardBackwardKernelMs: Math.round(kernelTotal), attentionBatchMatMulMs: Math.round(attentionMs), topKernels: kernels },
     backend: backend.name, weights: fromCheckpoint ? ckFile : "random init (no qwen-math-7b checkpoint)",
     machine: { cpu: cpus[0]?.model ?? "unknown", cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.arch()}` },
@@ -145,5 +166,11 @@ runMain(async () => {
     console.log(`  sampleTokensPerSec   ${sampleTokensPerSec.toFixed(0)}`);
     console.log(`  grpoStepSec          ${grpoStepSec.toFixed(2)} s`);
     console.log(`  evalTestSec          ${evalTestSec.toFixed(2)} s`);
+    if (f.baseline) {
+      console.log("straightforward paths (no fast matMul gradient, no KV cache / batching):");
+      console.log(`  trainStepMs          ${baseTrainStepMs!.toFixed(0)} ms   (${(baseTrainStepMs! / trainStepMs).toFixed(1)}x the optimised)`);
+      console.log(`  sampleTokensPerSec   ${baseSampleTokensPerSec!.toFixed(0)}   (optimised ${(sampleTokensPerSec / baseSampleTokensPerSec!).toFixed(1)}x faster)`);
+      console.log(`  grpoStepSec          ${baseGrpoStepSec!.toFixed(2)} s   (optimised ${(baseGrpoStepSec! / grpoStepSec).toFixed(1)}x faster)`);
+    }
   }
 });

@@ -1,0 +1,37 @@
+/**
+ * Which implementation of the two speed-ups runs: the optimised paths (default) or the
+ * straightforward ones they replaced. The switch exists so that tests can check that an
+ * optimisation changes no result and the benchmark can time the straightforward baseline on the
+ * same machine; experiments never touch it.
+ *
+ *   fastMatMul  2-D products whose gradient uses explicit transposes + plain matMuls (on wasm a
+ *               transposed matMul leaves XNNPACK's fast path, ~10x slower) instead of tf.matMul's
+ *               own gradient
+ *   kvCache     batched, left-padded, KV-cached decoding instead of one prompt at a time with the
+ *               whole sequence recomputed for every new token
+ *
+ * A process-wide switch rather than a parameter because it must reach every matMul inside the
+ * model without changing any signature; `withImpl` restores the previous setting even on throw.
+ */
+export interface Impl {
+  fastMatMul: boolean;
+  kvCache: boolean;
+}
+
+const current: Impl = { fastMatMul: true, kvCache: true };
+
+export function impl(): Readonly<Impl> {
+  return current;
+}
+
+export function withImpl<T>(overrides: Partial<Impl>, fn: () => T): T {
+  const saved = { ...current };
+  Object.assign(current, overrides);
+  try {
+    return fn();
+  } finally {
+    Object.assign(current, saved);
+  }
+}
+
+export const STRAIGHTFORWARD: Impl = { fastMatMul: false, kvCache: false };
