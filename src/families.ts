@@ -112,6 +112,15 @@ const NEVER = FLAT(-30);
 /** Spreads shared by every family: only the means are calibrated. */
 const L = (mean: number): Logistic => ({ mean, topicSpread: 1.5, operandSpread: 1.0 });
 
+/**
+ * The paper's Table 3 for the real models (MATH-500 accuracy before, and with the response forced
+ * to start with "Let's solve this using Python."). Never used for calibration: we compare only.
+ */
+export const PAPER_FORCED_PYTHON: Record<FamilyId, [number, number]> = {
+  "qwen-math-1.5b": [36.2, 60.4], "qwen-math-7b": [49.4, 64.4], "qwen-7b": [41.6, 22.2],
+  "llama-8b-instruct": [36.8, 15.2], "olmo-7b": [9.0, 7.8], "olmo-7b-sft": [21.4, 18.6],
+};
+
 /** The calibrated priors. Means were chosen so that the measured base models land on Table 1 (see REPRODUCTION.md). */
 export const FAMILIES: Record<FamilyId, FamilySpec> = {
   "qwen-math-7b": family("qwen-math-7b", "Qwen2.5-Math-7B", "base-d64", {

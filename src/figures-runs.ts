@@ -122,6 +122,12 @@ export function transitionFigure(runs: readonly RunResult[], title: string): Fig
 }
 
 /** Name a run's clipping condition from its GRPO settings (Fig. 11's three ways to remove the clip). */
+/** Label by rollout-batch shape and clip, e.g. "1024 rollouts/step, 128 per update, clipped". */
+export function batchConditionLabel(c: Pick<Condition, "runs">): string {
+  const g = c.runs[0].spec.grpo;
+  return `${g.promptsPerStep * g.samplesPerPrompt} rollouts/step, ${g.miniBatchSize} per update, ${g.clip ? "clipped" : "no clip"}`;
+}
+
 export function clipConditionLabel(c: Pick<Condition, "runs">): string {
   const g = c.runs[0].spec.grpo;
   const rollouts = g.promptsPerStep * g.samplesPerPrompt;

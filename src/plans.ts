@@ -42,7 +42,21 @@ export function clipAblations(scale: Scale): { label: string; overrides: Experim
   ];
 }
 
-export const PLANS = ["rewards", "code-reasoning", "interventions", "clipping"] as const;
+/**
+ * Pre-registered investigations (data/investigations/README.md states each question and prediction,
+ * committed before its runs). `paper-batch`: the random reward with the paper's rollout-batch shape,
+ * 8x the rollouts per step and per update at the same 8 updates per step (default scale: 64 prompts
+ * x 16 samples, mini-batch 128, as in the paper), clip on and off, 3 seeds each.
+ */
+export function investigationSpecs(scale: Scale, family = "qwen-math-7b"): Spec[] {
+  const g = resolveGrpoConfig(SCALE_PRESETS[scale].grpo);
+  const shape = { promptsPerStep: g.promptsPerStep * 4, samplesPerPrompt: g.samplesPerPrompt * 2, miniBatchSize: g.miniBatchSize * 8 };
+  const out: Spec[] = [];
+  for (const clip of [true, false]) for (const seed of SEEDS) out.push({ family, reward: "random0.5", variant: "gt", seed, overrides: clip ? shape : { ...shape, clip: false } });
+  return out;
+}
+
+export const PLANS = ["rewards", "code-reasoning", "interventions", "clipping", "investigations"] as const;
 export type PlanName = (typeof PLANS)[number];
 
 function withScale(specs: Spec[], scale: Scale): Spec[] {
@@ -87,6 +101,8 @@ export function plan(name: string, scale: Scale = "default"): Spec[] {
       return withScale(interventionSpecs(), scale);
     case "clipping":
       return withScale(clippingSpecs(scale), scale);
+    case "investigations":
+      return withScale(investigationSpecs(scale), scale);
     default:
       throw new Error(`unknown plan "${name}"; valid: ${PLANS.join(", ")}`);
   }

@@ -1,7 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { clipAblations, plan, PLANS, SEEDS } from "../src/plans";
-import { resolveSpec } from "../src/experiments";
+import { clipAblations, plan, PLANS, SEEDS, type Spec } from "../src/plans";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { resolveSpec, runName } from "../src/experiments";
+import { ROOT } from "../src/paths";
 import { notebookMode } from "../src/notebook";
 
 test("every plan resolves at every scale (a bad spec would fail here, not in a notebook)", () => {
@@ -20,6 +23,14 @@ test("clip ablations remove the clip three ways, relative to the scale's batches
   assert.deepEqual(updates, [8, 8, 1, 1]);
   const s = clipAblations("smoke").map((a) => resolveSpec({ family: "qwen-math-7b", reward: "random0.5", scale: "smoke", overrides: a.overrides }).grpo);
   assert.deepEqual(s.map((g) => (g.promptsPerStep * g.samplesPerPrompt) / g.miniBatchSize), [2, 2, 1, 1]);
+});
+
+test("the investigations plan runs exactly the pre-registered specs, at the paper's batch shape", () => {
+  const registered = JSON.parse(fs.readFileSync(path.join(ROOT, "data/investigations/paper-batch.json"), "utf8"));
+  const names = (specs: Spec[]) => specs.map((s) => runName(resolveSpec({ scale: "default", ...s }))).sort();
+  assert.deepEqual(names(plan("investigations")), names(registered));
+  const g = resolveSpec(plan("investigations")[0]).grpo;
+  assert.deepEqual([g.promptsPerStep * g.samplesPerPrompt, g.miniBatchSize], [1024, 128]);
 });
 
 test("rewards plan: ground truth and random with every seed, the other rewards with one", () => {

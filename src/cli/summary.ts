@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import { pooledContributions, transitions, TRANSITIONS, type Condition } from "../analysis";
 import { baseModelReport } from "../basemodels";
-import { FAMILY_IDS } from "../families";
+import { FAMILY_IDS, PAPER_FORCED_PYTHON } from "../families";
 import { forcedPythonRows, table1Rows } from "../figures-base";
 import { clipConditionLabel, gainRows, transitionRows } from "../figures-runs";
 import { checkpointPath } from "../paths";
@@ -28,7 +28,7 @@ runMain(async () => {
   }
   if (reports.length) {
     console.log("## Table 1 (test, greedy)\n\n" + markdownTable(table1Rows(reports)) + "\n");
-    console.log("## Table 3 (forced python prefix)\n\n" + markdownTable(forcedPythonRows(reports, {})) + "\n");
+    console.log("## Table 3 (forced python prefix)\n\n" + markdownTable(forcedPythonRows(reports, PAPER_FORCED_PYTHON)) + "\n");
   }
   for (const name of (f.plan as string[] | undefined) ?? [...PLANS]) {
     const p = await loadPlan(name, mode);

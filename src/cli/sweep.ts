@@ -21,7 +21,7 @@ export const NOTEBOOK_PLANS: Record<string, string[]> = {
   "02-rewards-across-families": ["rewards"],
   "03-code-reasoning": ["code-reasoning"],
   "04-interventions": ["interventions"],
-  "05-random-rewards-and-clipping": ["clipping"],
+  "05-random-rewards-and-clipping": ["clipping", "investigations"],
 };
 
 function specsFrom(arg: string, scale: Scale): Spec[] {
