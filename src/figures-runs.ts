@@ -45,7 +45,7 @@ export function gainBarFigure(runs: readonly RunResult[], families: readonly str
   return {
     data,
     layout: {
-      title: { text: "Fig. 1 analog: test accuracy gain from RLVR per reward (toy families; mean ± std over seeds)" },
+      title: { text: "Fig. 1 analog: test accuracy gain from RLVR per reward (toy families)<br><sub>bars: mean over seeds; whiskers: std where a reward has several seeds (hover for the count)</sub>" },
       barmode: "group", width: 1100, height: 480,
       yaxis: { title: { text: "accuracy gain (points)" }, zeroline: true },
       legend: { orientation: "h", y: -0.25 },
