@@ -71,7 +71,11 @@ export function evalCurve(runs: readonly RunResult[], metric: (e: RunResult["eva
 /** A per-step training metric, averaged over runs and smoothed. */
 export function stepCurve(runs: readonly RunResult[], metric: (m: RunResult["metrics"][number]) => number, window = 10): { steps: number[]; mean: number[] } {
   const n = Math.min(...runs.map((r) => r.metrics.length));
-  const raw = Array.from({ length: n }, (_, i) => mean(runs.map((r) => metric(r.metrics[i]))));
+  // A metric an older run did not log is undefined there: average the seeds that have it.
+  const raw = Array.from({ length: n }, (_, i) => {
+    const vals = runs.map((r) => metric(r.metrics[i])).filter(Number.isFinite);
+    return vals.length ? mean(vals) : NaN;
+  });
   return { steps: Array.from({ length: n }, (_, i) => i + 1), mean: smooth(raw, window) };
 }
 

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { conditions, pooledContributions, smooth, std, transitions } from "../src/analysis";
+import { conditions, pooledContributions, smooth, std, stepCurve, transitions } from "../src/analysis";
 import { batchConditionLabel, clipConditionLabel, gainBarFigure, gainRows, transitionRows, conditionCurves, rewardLabel } from "../src/figures-runs";
 import { table1Rows, forcedPythonRows } from "../src/figures-base";
 import { markdownTable } from "../src/tables";
@@ -82,6 +82,13 @@ test("Fig. 1 builder: one bar series per reward, gains and error bars from seeds
   assert.deepEqual((gt.error_y as { array: unknown[] }).array, [7.1, null]);
   assert.deepEqual(fig.data.find((d) => d.name === "random")!.y, [5, null]);
   assert.match(JSON.stringify(fig.layout), /toy families/);
+});
+
+test("step curves average the seeds that logged a metric (older runs lack some)", () => {
+  const withMetrics = (r: RunResult, codeProb: (number | undefined)[]) => ({ ...r, metrics: codeProb.map((c) => ({ codeProb: c }) as unknown as RunResult["metrics"][number]) });
+  const c = stepCurve([withMetrics(runs[2], [0.2, 0.4]), withMetrics(runs[2], [undefined, undefined])], (m) => m.codeProb, 1);
+  assert.deepEqual(c.mean, [0.2, 0.4]);
+  assert.ok(Number.isNaN(stepCurve([withMetrics(runs[2], [undefined])], (m) => m.codeProb, 1).mean[0]));
 });
 
 test("curves: mean over seeds at each evaluation step", () => {
