@@ -14,9 +14,10 @@ import { disposeParams } from "./model";
 import { checkpointPath, dataDir } from "./paths";
 import { getSplit } from "./problems";
 import { makeRng } from "./rng";
+import { CODE_OPENING } from "./traces";
 
-/** The forced prefix of the "use python" intervention (Table 3's "Let's solve this using Python."). */
-export const PYTHON_PREFIX = "python ";
+/** The forced prefix of the "use python" intervention (Table 3's "Let's solve this using Python."): code mode's opening. */
+export const PYTHON_PREFIX = CODE_OPENING;
 
 export interface BaseModelReport {
   family: FamilyId;

@@ -186,7 +186,11 @@ export async function saveFigure(figure: Figure, opts: SaveFigureOptions): Promi
   const saved: SavedFigure = { html: `${base}.html`, png: null };
   // One shared copy of plotly.js at the top of out/, referenced relatively: still offline.
   const shared = path.join(outDir, "plotly.js");
-  if (!fs.existsSync(shared) || fs.statSync(shared).size !== Buffer.byteLength(plotlyBundle())) fs.writeFileSync(shared, plotlyBundle());
+  // (a copy of the installed file; its size tells a stale copy without reading 11 MB per figure)
+  if (!fs.existsSync(shared) || fs.statSync(shared).size !== fs.statSync(plotlyBundlePath).size) {
+    plotlyBundle(); // fails with the setup hint when the bundle is missing or cannot be inlined
+    fs.copyFileSync(plotlyBundlePath, shared);
+  }
   const rel = path.relative(path.dirname(base), shared).split(path.sep).join("/");
   fs.writeFileSync(saved.html, standaloneFigureHtml(figure, { plotlySrc: rel }));
 

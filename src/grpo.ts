@@ -24,6 +24,7 @@ import type { RewardFn } from "./rewards";
 import type { Rng } from "./rng";
 import { promptIds, sampleResponses } from "./sampling";
 import { encode } from "./tokens";
+import { CODE_OPENING } from "./traces";
 
 export interface GrpoConfig {
   /** P: prompts per rollout step (paper: 64). */
@@ -151,7 +152,7 @@ export interface StepMetrics {
   /** The same at the first response token alone, where the reasoning mode is chosen. */
   firstClipLow: number;
   firstClipHigh: number;
-  /** Mean pi_old probability that a response starts with "p" (of "python"): the policy's p(code). */
+  /** Mean pi_old probability of code mode's first token at the first response position: the policy's p(code). */
   codeProb: number;
   ratioMean: number;
   gradNorm: number;
@@ -169,6 +170,11 @@ export function stepPrompts(n: number, P: number, rng: Rng): number[] {
     [idx[i], idx[j]] = [idx[j], idx[i]];
   }
   return Array.from({ length: P }, (_, i) => idx[i % n]);
+}
+
+/** Index, in a packed (B, T-1) next-token grid, of row b's first response token (predicted from the prompt's last). */
+function firstResponseIndex(row: SequenceRow, b: number, T: number): number {
+  return b * (T - 1) + row.prompt.length - 1;
 }
 
 /** One GRPO step in place on params/opt. Deterministic given (ctx, step). */
@@ -194,7 +200,7 @@ export function grpoStep(params: Params, opt: AdamState, ctx: GrpoContext, step:
   let probSum = 0;
   let tokenCount = 0;
   let codeProbSum = 0;
-  const codeToken = encode("p")[0];
+  const codeToken = encode(CODE_OPENING)[0];
   const first = order(0);
   for (let m = 0; m < nMini; m++) {
     const members = first.slice(m * c.miniBatchSize, (m + 1) * c.miniBatchSize);
@@ -204,7 +210,7 @@ export function grpoStep(params: Params, opt: AdamState, ctx: GrpoContext, step:
       const r = tokenLogProbsAndEntropy(params, pb.ids, ctx.model, c.temperature, codeToken);
       return [r.logp.dataSync() as Float32Array, r.entropy.dataSync() as Float32Array, r.probeProb.dataSync() as Float32Array];
     });
-    mrows.forEach((r, b) => (codeProbSum += pp[b * (pb.T - 1) + r.prompt.length - 1]));
+    mrows.forEach((r, b) => (codeProbSum += pp[firstResponseIndex(r, b, pb.T)]));
     const lpRows = gridToResponseValues(mrows, pb.T, lp);
     const entRows = gridToResponseValues(mrows, pb.T, ent);
     members.forEach((i, j) => {
@@ -252,7 +258,7 @@ export function grpoStep(params: Params, opt: AdamState, ctx: GrpoContext, step:
       const advV = advT.dataSync() as Float32Array;
       const st = clipStats(ratio, advV, pb.mask.dataSync() as Float32Array, pb.T - 1, clipCfg);
       const firstMask = new Float32Array(ratio.length);
-      mrows.forEach((r, b) => (firstMask[b * (pb.T - 1) + r.prompt.length - 1] = 1));
+      mrows.forEach((r, b) => (firstMask[firstResponseIndex(r, b, pb.T)] = 1));
       const fst = clipStats(ratio, advV, firstMask, pb.T - 1, clipCfg);
       firstLow += fst.lowClipped;
       firstHigh += fst.highClipped;

@@ -27,13 +27,18 @@ const MULTI_SEED = new Set(["math/gt", "random0.5/gt"]);
 
 export const GAMMAS = [0.7, 0.5, 0.3, 0.001, 0];
 
+/** The GRPO settings a scale runs with before any override (ablations are defined relative to them). */
+function presetGrpo(scale: Scale) {
+  return resolveGrpoConfig(SCALE_PRESETS[scale].grpo);
+}
+
 /**
  * The three ways the paper removes clipping (Fig. 11), relative to a scale's batch sizes: in the
  * loss; one update per step (mini-batch = rollout batch); a rollout batch as small as a mini-batch.
  * At the default scale: {clip: false}, {miniBatchSize: 128}, {promptsPerStep: 2}.
  */
 export function clipAblations(scale: Scale): { label: string; overrides: ExperimentSpec["overrides"] }[] {
-  const g = resolveGrpoConfig(SCALE_PRESETS[scale].grpo);
+  const g = presetGrpo(scale);
   return [
     { label: "clipped (default)", overrides: {} },
     { label: "no clip in the loss", overrides: { clip: false } },
@@ -49,7 +54,7 @@ export function clipAblations(scale: Scale): { label: string; overrides: Experim
  * x 16 samples, mini-batch 128, as in the paper), clip on and off, 3 seeds each.
  */
 export function investigationSpecs(scale: Scale, family = "qwen-math-7b"): Spec[] {
-  const g = resolveGrpoConfig(SCALE_PRESETS[scale].grpo);
+  const g = presetGrpo(scale);
   const shape = { promptsPerStep: g.promptsPerStep * 4, samplesPerPrompt: g.samplesPerPrompt * 2, miniBatchSize: g.miniBatchSize * 8 };
   const out: Spec[] = [];
   for (const clip of [true, false]) for (const seed of SEEDS) out.push({ family, reward: "random0.5", variant: "gt", seed, overrides: clip ? shape : { ...shape, clip: false } });

@@ -58,6 +58,9 @@ function steps(p: Problem, mode: Mode, bigSteps: boolean): { lhs: string; value:
   return out;
 }
 
+/** How every code-mode response opens: the word the paper's code detector looks for. */
+export const CODE_OPENING = "python ";
+
 /**
  * The response text for a problem and a choice of behaviour. `maxChars` bounds a loop (the
  * caller passes the response token budget; one character is one token).
@@ -68,7 +71,7 @@ export function renderTrace(p: Problem, choice: TraceChoice, maxChars: number): 
   const sep = choice.mode === "code" ? ";" : ", ";
   const body = st.map((s) => s.lhs + s.value).join(sep);
   const answer = st[st.length - 1].value;
-  let text = choice.mode === "code" ? `python ${body}` : body;
+  let text = choice.mode === "code" ? CODE_OPENING + body : body;
   if (choice.loop) {
     const unit = sep + st[st.length - 1].lhs + answer;
     while (text.length < maxChars) text += unit;
