@@ -13,6 +13,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { jupyterEnv, jupyterProblem, kernelName, projectRoot, python, writeKernelspec } from "./jupyter";
+import { NOTEBOOKS } from "../src/registry";
 
 export const notebooksDir = path.join(projectRoot, "notebooks");
 
@@ -55,14 +56,10 @@ export interface RunNotebookOptions {
 
 const optionKeys = new Set(["notebook", "html", "executed", "cellTimeoutSec", "progress"]);
 
-/** The notebooks `npm start` and `npm test` run: notebooks/*.ipynb, in name order. */
+/** The notebooks `npm start` and `npm test` run: the registry's (src/registry.ts), in its order;
+ *  test/registry.test.ts checks that notebooks/ holds exactly these. */
 export function listNotebooks(dir: string = notebooksDir): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith(".ipynb"))
-    .sort()
-    .map((f) => path.join(dir, f));
+  return NOTEBOOKS.map((n) => path.join(dir, `${n.id}.ipynb`)).filter((f) => fs.existsSync(f));
 }
 
 export async function runNotebook(opts: RunNotebookOptions): Promise<NotebookResult> {

@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { outDir } from "../src/display";
 import { formatFailure, listNotebooks, runNotebook, type NotebookResult } from "./notebooks";
+import { allFigures } from "../src/registry";
 
 interface Step {
   name: string;
@@ -34,7 +35,11 @@ async function exportNotebooks(): Promise<void> {
     console.log(result.ok ? `  ok     ${path.relative(process.cwd(), html)} (${result.seconds.toFixed(1)} s)` : formatFailure(result));
   }
   writeIndex(results);
+  // Every registered figure must have been drawn (README's images are copies of some of them).
+  const absent = allFigures().filter((f) => !fs.existsSync(path.join(outDir, `${f.id}.html`)));
+  if (absent.length) console.error(`[start] ${absent.length} registered figure(s) not drawn: ${absent.map((f) => f.id).join(", ")}`);
   const failed = results.filter((r) => !r.ok);
+  if (absent.length && !failed.length) throw new Error(`${absent.length} registered figure(s) missing from ${outDir} (src/registry.ts lists them)`);
   if (failed.length) throw new Error(`${failed.length} notebook(s) failed: ${failed.map((r) => r.notebook).join(", ")} (their reports show the error)`);
 }
 

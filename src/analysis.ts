@@ -134,6 +134,15 @@ export function transitions(run: RunResult): TransitionStats {
 }
 
 /**
+ * The runs whose rewards "steered the strategy" and raised accuracy, as the paper selects them for
+ * its summary: the code frequency of the test answers moved by at least `minShift` points and the
+ * net change in correct answers is positive.
+ */
+export function steered(stats: readonly TransitionStats[], minShift = 5): TransitionStats[] {
+  return stats.filter((t) => Math.abs(t.codeAfter - t.codeBefore) >= minShift && t.net > 0);
+}
+
+/**
  * Contribution scores pooled over several runs: sum of each subset's change over the sum of net
  * changes (averaging per-run percentages is unstable when a run's net change is near zero).
  */

@@ -120,20 +120,3 @@ export function transitionFigure(runs: readonly RunResult[], title: string): Fig
   const data = TRANSITIONS.map((k) => ({ type: "bar", name: k, x: labels, y: rs.map((r) => transitions(r).counts[k]), marker: { color: colors[k] } }));
   return { data, layout: { title: { text: title }, barmode: "stack", yaxis: { title: { text: "test problems" } }, width: 900, height: 450, legend: { orientation: "h", y: -0.25 } } };
 }
-
-/** Name a run's clipping condition from its GRPO settings (Fig. 11's three ways to remove the clip). */
-/** Label by rollout-batch shape and clip, e.g. "1024 rollouts/step, 128 per update, clipped". */
-export function batchConditionLabel(c: Pick<Condition, "runs">): string {
-  const g = c.runs[0].spec.grpo;
-  return `${g.promptsPerStep * g.samplesPerPrompt} rollouts/step, ${g.miniBatchSize} per update, ${g.clip ? "clipped" : "no clip"}`;
-}
-
-export function clipConditionLabel(c: Pick<Condition, "runs">): string {
-  const g = c.runs[0].spec.grpo;
-  const rollouts = g.promptsPerStep * g.samplesPerPrompt;
-  const updates = (rollouts / g.miniBatchSize) * g.ppoEpochs;
-  if (!g.clip) return "no clip in the loss";
-  if (updates === 1 && g.promptsPerStep >= 16) return `mini-batch = rollout batch (${rollouts}; 1 update/step)`;
-  if (updates === 1) return `rollout batch = mini-batch (${g.promptsPerStep}x${g.samplesPerPrompt}; 1 update/step)`;
-  return `clipped, ${updates} updates/step`;
-}

@@ -1,114 +1,245 @@
 /**
- * The experiments behind each notebook, as named plans: one list of specs that the notebook reads
- * and `npm run sweep -- <plan>` computes. Keeping them here (not in the notebooks) means the
- * sweep and the figures can never disagree about which runs a figure needs.
+ * The experiments behind the figures, as named plans. A plan turns its knobs (defaults, or a
+ * cell's overrides) into runs, each with the label its condition carries in figures. Notebooks,
+ * `npm run sweep -- <plan>` and the tests all read these, so a figure and the sweep that computes
+ * it never disagree about which runs it needs, and no figure guesses a condition from its settings.
+ *
+ * A study that varies GRPO settings around one configuration is a `grid` (a centre, axes varied one
+ * at a time, optional pairs such as clip on/off run on the same seeds): one entry in PLAN_DEFS.
  */
 import { SCALE_PRESETS, type ExperimentSpec, type Scale } from "./experiments";
-import { resolveGrpoConfig } from "./grpo";
+import { getFamily, FAMILY_IDS, type FamilyId } from "./families";
+import { resolveGrpoConfig, type GrpoConfig } from "./grpo";
 import type { Variant } from "./datasets";
-import { FAMILY_IDS, type FamilyId } from "./families";
+import { choiceList, family, familyList, grpoSettings, numberList, resolveKnobs, seedList, type GrpoOverrides, type KnobOverrides, type KnobSet, type KnobValues } from "./knobs";
 
 export type Spec = Partial<ExperimentSpec> & { family: string; reward: string };
 
+/** A run of a plan and the name of its condition in figures (seeds of a condition share it). */
+export interface PlannedRun {
+  spec: Spec;
+  label: string;
+}
+
+export interface PlanDef<S extends KnobSet = KnobSet> {
+  about: string;
+  knobs: S;
+  runs(k: KnobValues<S>, scale: Scale): PlannedRun[];
+}
+
+function def<S extends KnobSet>(d: PlanDef<S>): PlanDef<S> {
+  return d;
+}
+
 /** The rewards of Fig. 1, as the paper labels them. */
-export const FIG1_REWARDS: { label: string; reward: string; variant: Variant }[] = [
-  { label: "ground truth", reward: "math", variant: "gt" },
-  { label: "majority vote", reward: "math", variant: "mv" },
-  { label: "one-shot RL", reward: "math", variant: "oneshot" },
-  { label: "incorrect label", reward: "math", variant: "incorrect" },
-  { label: "format", reward: "box_only_format", variant: "gt" },
-  { label: "random", reward: "random0.5", variant: "gt" },
-];
+export const FIG1_REWARDS = [
+  { id: "gt", label: "ground truth", reward: "math", variant: "gt" },
+  { id: "mv", label: "majority vote", reward: "math", variant: "mv" },
+  { id: "oneshot", label: "one-shot RL", reward: "math", variant: "oneshot" },
+  { id: "incorrect", label: "incorrect label", reward: "math", variant: "incorrect" },
+  { id: "format", label: "format", reward: "box_only_format", variant: "gt" },
+  { id: "random", label: "random", reward: "random0.5", variant: "gt" },
+] as const satisfies readonly { id: string; label: string; reward: string; variant: Variant }[];
+const FIG1_IDS = FIG1_REWARDS.map((r) => r.id);
 
 /** Seeds for comparisons that are differences between conditions (the paper's main contrast). */
 export const SEEDS = [0, 1, 2];
-/** Rewards whose gain is compared across seeds. */
-const MULTI_SEED = new Set(["math/gt", "random0.5/gt"]);
+/** Rewards whose gain is compared across seeds; the others run on the first seed only. */
+const MULTI_SEED = new Set(["gt", "random"]);
 
 export const GAMMAS = [0.7, 0.5, 0.3, 0.001, 0];
 
 /** The GRPO settings a scale runs with before any override (ablations are defined relative to them). */
-function presetGrpo(scale: Scale) {
+export function presetGrpo(scale: Scale): GrpoConfig {
   return resolveGrpoConfig(SCALE_PRESETS[scale].grpo);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Grids: a centre and GRPO settings varied around it.
+
+/** A point on an axis: GRPO overrides (may depend on the scale's preset) and its label. */
+export interface GridPoint {
+  label: string | ((g: GrpoConfig) => string);
+  grpo: GrpoOverrides | ((g: GrpoConfig) => GrpoOverrides);
+}
+
+export interface GridDef {
+  about: string;
+  /** The centre: family, reward, variant; `label` names the centre's condition. */
+  centre: { family: FamilyId; reward: string; variant?: Variant; label: GridPoint["label"] };
+  seeds: number[];
+  /** Each axis: named points, varied one axis at a time with the others at the centre. An axis's
+   *  knob lists the points to run, "centre" among them (default: all). */
+  axes: Record<string, Record<string, GridPoint>>;
+  /** Every point (the centre too) also runs under each of these, on the same seeds (paired). */
+  pairs?: Record<string, GridPoint>;
+}
+
+const at = <T>(x: T | ((g: GrpoConfig) => T), g: GrpoConfig): T => (typeof x === "function" ? (x as (g: GrpoConfig) => T)(g) : x);
+
+function gridKnobs(d: GridDef) {
+  const axes: Record<string, ReturnType<typeof choiceList<string>>> = {};
+  for (const [axis, points] of Object.entries(d.axes)) axes[axis] = choiceList(["centre", ...Object.keys(points)]);
+  return {
+    family: family(d.centre.family),
+    seeds: seedList(d.seeds),
+    /** GRPO settings of the centre (every point inherits them). */
+    grpo: grpoSettings({}),
+    ...(d.pairs ? { pairs: choiceList(Object.keys(d.pairs)) } : {}),
+    ...axes,
+  } as KnobSet;
+}
+
+/** The runs of a grid: centre, then each axis's points; × pairs; × seeds. Duplicates dropped. */
+function gridRuns(d: GridDef, k: Record<string, unknown>, scale: Scale, reward = d.centre.reward): PlannedRun[] {
+  const centreGrpo = k.grpo as GrpoOverrides;
+  const g0 = resolveGrpoConfig({ ...SCALE_PRESETS[scale].grpo, ...centreGrpo });
+  const points: { label: string; grpo: GrpoOverrides }[] = [];
+  for (const [axis, pts] of Object.entries(d.axes)) for (const id of k[axis] as string[]) {
+    const p = id === "centre" ? { label: d.centre.label, grpo: {} } : pts[id];
+    if (!points.some((q) => q.label === at(p.label, g0))) points.push({ label: at(p.label, g0), grpo: at(p.grpo, g0) });
+  }
+  const pairs = d.pairs ? (k.pairs as string[]).map((id) => d.pairs![id]) : [null];
+  const out: PlannedRun[] = [];
+  for (const p of points) for (const pair of pairs) for (const seed of k.seeds as number[]) {
+    const overrides = { ...centreGrpo, ...p.grpo, ...(pair ? at(pair.grpo, g0) : {}) };
+    out.push({ spec: { family: k.family as string, reward, variant: d.centre.variant ?? "gt", seed, overrides }, label: pair ? `${p.label}, ${at(pair.label, g0)}` : p.label });
+  }
+  return out;
+}
+
+export function grid(d: GridDef): PlanDef {
+  return def({ about: d.about, knobs: gridKnobs(d), runs: (k, scale) => gridRuns(d, k, scale) });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The paper's experiments.
 
 /**
  * The three ways the paper removes clipping (Fig. 11), relative to a scale's batch sizes: in the
  * loss; one update per step (mini-batch = rollout batch); a rollout batch as small as a mini-batch.
  * At the default scale: {clip: false}, {miniBatchSize: 128}, {promptsPerStep: 2}.
  */
-export function clipAblations(scale: Scale): { label: string; overrides: ExperimentSpec["overrides"] }[] {
-  const g = presetGrpo(scale);
-  return [
-    { label: "clipped (default)", overrides: {} },
-    { label: "no clip in the loss", overrides: { clip: false } },
-    { label: "mini-batch = rollout batch (1 update/step)", overrides: { miniBatchSize: g.promptsPerStep * g.samplesPerPrompt } },
-    { label: "rollout batch = mini-batch", overrides: { promptsPerStep: g.miniBatchSize / g.samplesPerPrompt } },
-  ];
-}
+const CLIP_ABLATIONS: GridDef = {
+  about: "random reward with the clip, and with the clip removed three ways (Figs. 11-13)",
+  centre: { family: "qwen-math-7b", reward: "random0.5", label: "clipped (default)" },
+  seeds: SEEDS,
+  axes: {
+    ablations: {
+      "no-clip": { label: "no clip in the loss", grpo: { clip: false } },
+      "one-update": { label: (g) => `mini-batch = rollout batch (${g.promptsPerStep * g.samplesPerPrompt}; 1 update/step)`, grpo: (g) => ({ miniBatchSize: g.promptsPerStep * g.samplesPerPrompt }) },
+      "small-rollout": { label: (g) => `rollout batch = mini-batch (${g.miniBatchSize / g.samplesPerPrompt}x${g.samplesPerPrompt}; 1 update/step)`, grpo: (g) => ({ promptsPerStep: g.miniBatchSize / g.samplesPerPrompt }) },
+    },
+  },
+};
+
+const shapeLabel = (g: GrpoConfig) => `${g.promptsPerStep * g.samplesPerPrompt} rollouts/step, ${g.miniBatchSize} per update`;
+/** The paper's rollout-batch shape: 8x the rollouts per step and per update, same 8 updates per step. */
+const paperShape = (g: GrpoConfig): GrpoOverrides => ({ promptsPerStep: g.promptsPerStep * 4, samplesPerPrompt: g.samplesPerPrompt * 2, miniBatchSize: g.miniBatchSize * 8 });
 
 /**
- * Pre-registered investigations (data/investigations/README.md states each question and prediction,
- * committed before its runs). `paper-batch`: the random reward with the paper's rollout-batch shape,
- * 8x the rollouts per step and per update at the same 8 updates per step (default scale: 64 prompts
- * x 16 samples, mini-batch 128, as in the paper), clip on and off, 3 seeds each.
+ * Random reward by rollout-batch shape, clip on and off on the same seeds. The `paper` shape alone
+ * is the pre-registered investigation (data/investigations/README.md states its question and
+ * prediction, committed before its runs); the centre is the shape the other figures use.
  */
-export function investigationSpecs(scale: Scale, family = "qwen-math-7b"): Spec[] {
-  const g = presetGrpo(scale);
-  const shape = { promptsPerStep: g.promptsPerStep * 4, samplesPerPrompt: g.samplesPerPrompt * 2, miniBatchSize: g.miniBatchSize * 8 };
-  const out: Spec[] = [];
-  for (const clip of [true, false]) for (const seed of SEEDS) out.push({ family, reward: "random0.5", variant: "gt", seed, overrides: clip ? shape : { ...shape, clip: false } });
-  return out;
-}
+const BATCH_SHAPE: GridDef = {
+  about: "random reward at the figures' and at the paper's rollout-batch shape, clip on and off",
+  centre: { family: "qwen-math-7b", reward: "random0.5", label: shapeLabel },
+  seeds: SEEDS,
+  axes: { shapes: { paper: { label: (g) => shapeLabel(resolveGrpoConfig({ ...g, ...paperShape(g) })), grpo: paperShape } } },
+  pairs: { clipped: { label: "clipped", grpo: {} }, "no-clip": { label: "no clip", grpo: { clip: false } } },
+};
+const batchShape = grid(BATCH_SHAPE);
 
-export const PLANS = ["rewards", "code-reasoning", "interventions", "clipping", "investigations"] as const;
-export type PlanName = (typeof PLANS)[number];
-
-function withScale(specs: Spec[], scale: Scale): Spec[] {
-  return specs.map((s) => ({ ...s, scale }));
-}
-
-export function rewardSpecs(families: readonly FamilyId[] = FAMILY_IDS): Spec[] {
-  const out: Spec[] = [];
-  for (const family of families) for (const r of FIG1_REWARDS) {
-    const seeds = MULTI_SEED.has(`${r.reward}/${r.variant}`) ? SEEDS : [SEEDS[0]];
-    for (const seed of seeds) out.push({ family, reward: r.reward, variant: r.variant, seed });
+const rewardKnobs = (families: readonly FamilyId[]) => ({ families: familyList(families), rewards: choiceList(FIG1_IDS), seeds: seedList(SEEDS) });
+function rewardRuns(k: KnobValues<ReturnType<typeof rewardKnobs>>): PlannedRun[] {
+  const out: PlannedRun[] = [];
+  for (const fam of k.families) for (const id of k.rewards) {
+    const r = FIG1_REWARDS.find((x) => x.id === id)!;
+    for (const seed of MULTI_SEED.has(id) ? k.seeds : k.seeds.slice(0, 1)) out.push({ spec: { family: fam, reward: r.reward, variant: r.variant, seed }, label: r.label });
   }
   return out;
 }
 
-/** "Use python" (the python reward) and "no python" compound rewards (Figs. 8-9). */
-export function interventionSpecs(): Spec[] {
-  const out: Spec[] = [];
-  for (const family of FAMILY_IDS) out.push({ family, reward: "contain_python_wo_backticks", variant: "gt", seed: 0 });
-  for (const family of ["qwen-math-7b", "olmo-7b-sft"]) {
-    out.push({ family, reward: "box_only_format_AND_inverse_contain_python_wo_backticks", variant: "gt", seed: 0 });
-    out.push({ family, reward: "math_AND_inverse_contain_python_wo_backticks", variant: "incorrect", seed: 0 });
-  }
-  return out;
+const PYTHON = "contain_python_wo_backticks";
+const NO_PYTHON = [
+  { label: "format", reward: "box_only_format", variant: "gt" },
+  { label: "incorrect label", reward: "math", variant: "incorrect" },
+  { label: "format ∧ no python", reward: `box_only_format_AND_inverse_${PYTHON}`, variant: "gt" },
+  { label: "incorrect label ∧ no python", reward: `math_AND_inverse_${PYTHON}`, variant: "incorrect" },
+] as const;
+
+const pythonReward = def({
+  about: 'the "python" reward on every family (Fig. 8)',
+  knobs: { families: familyList(), seeds: seedList([0]) },
+  runs: (k) => k.families.flatMap((f) => k.seeds.map((seed) => ({ spec: { family: f, reward: PYTHON, variant: "gt" as Variant, seed }, label: getFamily(f).label }))),
+});
+
+const noPython = def({
+  about: '"no python" compound rewards beside their originals (Fig. 9)',
+  knobs: { families: familyList(["qwen-math-7b", "olmo-7b-sft"]), seeds: seedList([0]) },
+  runs: (k) => k.families.flatMap((f) => NO_PYTHON.flatMap((r) => k.seeds.map((seed) => ({ spec: { family: f, reward: r.reward, variant: r.variant as Variant, seed }, label: r.label })))),
+});
+
+const gamma = def({
+  about: "random rewards with probability γ of reward 1 (Fig. 10)",
+  knobs: { family: family(), gamma: numberList(0, 1, GAMMAS), seeds: seedList([0]), grpo: grpoSettings() },
+  runs: (k) => k.gamma.flatMap((g) => k.seeds.map((seed) => ({ spec: { family: k.family, reward: `random${g}`, variant: "gt" as Variant, seed, overrides: k.grpo }, label: `random (γ=${g})` }))),
+});
+
+const clipAblationKnobs: KnobSet = { ...gridKnobs(CLIP_ABLATIONS), gamma: numberList(0, 1, [0.5]), clip: grpoSettings({}, ["epsLow", "epsHigh"]) };
+const clipAblations = def({
+  about: CLIP_ABLATIONS.about,
+  knobs: clipAblationKnobs,
+  runs: (k, scale) => {
+    const gammas = k.gamma as number[];
+    const centre = { ...k, grpo: { ...(k.grpo as GrpoOverrides), ...(k.clip as GrpoOverrides) } };
+    return gammas.flatMap((g) => gridRuns(CLIP_ABLATIONS, centre, scale, `random${g}`).map((r) => (gammas.length > 1 ? { ...r, label: `${r.label}, γ=${g}` } : r)));
+  },
+});
+
+/** Several plans' default runs as one (the sweep's historical names; a notebook's runs). */
+function union(about: string, parts: PlanDef[]): PlanDef<{}> {
+  return def({ about, knobs: {}, runs: (_k, scale) => parts.flatMap((p) => p.runs(resolveKnobs("", p.knobs), scale)) });
 }
 
-export function clippingSpecs(scale: Scale, family = "qwen-math-7b"): Spec[] {
-  const out: Spec[] = [];
-  for (const g of GAMMAS) if (g !== 0.5) out.push({ family, reward: `random${g}`, variant: "gt", seed: 0 });
-  for (const a of clipAblations(scale)) for (const seed of SEEDS) out.push({ family, reward: "random0.5", variant: "gt", seed, overrides: a.overrides });
-  return out;
+const rewards = def({ about: "the six Fig. 1 rewards on every family (Figs. 1-4)", knobs: rewardKnobs(FAMILY_IDS), runs: rewardRuns });
+
+/** Every plan by name. Names are what cells and `npm run sweep -- <plan>` use. */
+export const PLAN_DEFS = {
+  rewards,
+  "code-reasoning": def({ about: "the Fig. 1 rewards on the code-capable families (Figs. 6-7, Table 2)", knobs: rewardKnobs(["qwen-math-7b", "qwen-math-1.5b", "qwen-7b"]), runs: rewardRuns }),
+  "python-reward": pythonReward,
+  "no-python": noPython,
+  gamma,
+  "clip-ablations": clipAblations,
+  "batch-shape": batchShape,
+  interventions: union("python reward and no-python compounds (everything notebook 04 shows)", [pythonReward, noPython]),
+  clipping: union("the γ sweep and the clip ablations", [gamma, clipAblations]),
+  investigations: def({
+    about: "pre-registered: random reward at the paper's batch shape, clip on and off (data/investigations/)",
+    knobs: {},
+    runs: (_k, scale) => batchShape.runs(resolveKnobs("", batchShape.knobs, { shapes: ["paper"] }), scale),
+  }),
+} satisfies Record<string, PlanDef<any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export type PlanName = keyof typeof PLAN_DEFS;
+export const PLANS = Object.keys(PLAN_DEFS) as PlanName[];
+export type PlanKnobs<P extends PlanName> = KnobOverrides<(typeof PLAN_DEFS)[P]["knobs"]>;
+
+export function isPlanName(name: string): name is PlanName {
+  return Object.prototype.hasOwnProperty.call(PLAN_DEFS, name);
+}
+
+/** A plan's runs at a scale, its knobs resolved against the overrides (errors name the knob). */
+export function plannedRuns(name: string, scale: Scale = "default", overrides: object = {}): PlannedRun[] {
+  if (!isPlanName(name)) throw new Error(`unknown plan "${name}"; valid: ${PLANS.join(", ")}`);
+  const d = PLAN_DEFS[name] as PlanDef;
+  const k = resolveKnobs(`plan "${name}"`, d.knobs, overrides);
+  return d.runs(k, scale).map((r) => ({ ...r, spec: { ...r.spec, scale } }));
 }
 
 /** The specs of a plan at a scale. */
-export function plan(name: string, scale: Scale = "default"): Spec[] {
-  switch (name) {
-    case "rewards":
-      return withScale(rewardSpecs(), scale);
-    case "code-reasoning":
-      return withScale(rewardSpecs(["qwen-math-7b", "qwen-math-1.5b", "qwen-7b"]), scale);
-    case "interventions":
-      return withScale(interventionSpecs(), scale);
-    case "clipping":
-      return withScale(clippingSpecs(scale), scale);
-    case "investigations":
-      return withScale(investigationSpecs(scale), scale);
-    default:
-      throw new Error(`unknown plan "${name}"; valid: ${PLANS.join(", ")}`);
-  }
+export function plan(name: string, scale: Scale = "default", overrides: object = {}): Spec[] {
+  return plannedRuns(name, scale, overrides).map((r) => r.spec);
 }

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { conditions, pooledContributions, smooth, std, stepCurve, transitions } from "../src/analysis";
-import { batchConditionLabel, clipConditionLabel, gainBarFigure, gainRows, transitionRows, conditionCurves, rewardLabel } from "../src/figures-runs";
+import { conditions, pooledContributions, smooth, std, steered, stepCurve, transitions } from "../src/analysis";
+import { gainBarFigure, gainRows, transitionRows, conditionCurves, rewardLabel } from "../src/figures-runs";
 import { table1Rows, forcedPythonRows } from "../src/figures-base";
 import { markdownTable } from "../src/tables";
 import { resolveSpec, type RunResult } from "../src/experiments";
@@ -44,13 +44,13 @@ test("conditions pool seeds: gain mean and std", () => {
   assert.deepEqual(rows[0], { model: "toy Qwen2.5-Math-7B", reward: "ground truth", "base acc.": 50, "final acc.": 70, "gain (mean)": 20, "gain (std)": 7.1, seeds: "0 1", "final code %": 75 });
 });
 
-test("condition labels name the clip ablation and the batch shape", () => {
-  const withGrpo = (overrides: object) => ({ runs: [{ ...runs[2], spec: resolveSpec({ family: "qwen-math-7b", reward: "random0.5", overrides }) }] });
-  assert.equal(clipConditionLabel(withGrpo({})), "clipped, 8 updates/step");
-  assert.equal(clipConditionLabel(withGrpo({ clip: false })), "no clip in the loss");
-  assert.equal(clipConditionLabel(withGrpo({ miniBatchSize: 128 })), "mini-batch = rollout batch (128; 1 update/step)");
-  assert.equal(clipConditionLabel(withGrpo({ promptsPerStep: 2 })), "rollout batch = mini-batch (2x8; 1 update/step)");
-  assert.equal(batchConditionLabel(withGrpo({ promptsPerStep: 64, samplesPerPrompt: 16, miniBatchSize: 128, clip: false })), "1024 rollouts/step, 128 per update, no clip");
+test("steered runs: code frequency moved by at least 5 points and a net gain (the paper's summary set)", () => {
+  const t = (codeBefore: number, codeAfter: number, net: number) => ({ ...transitions(runs[0]), codeBefore, codeAfter, net });
+  const picked = steered([t(50, 75, 2), t(50, 54, 3), t(50, 40, 1), t(50, 80, 0), t(60, 55, 1)]);
+  assert.deepEqual(picked.map((x) => [x.codeBefore, x.codeAfter, x.net]), [[50, 75, 2], [50, 40, 1], [60, 55, 1]]);
+  assert.equal(steered([t(50, 53, 2)], 3).length, 1);
+  // on the fixture: run 0 moved code 50 -> 75 and gained; run 1 did not move code
+  assert.equal(steered(runs.slice(0, 2).map(transitions)).length, 1);
 });
 
 test("transitions and partial contribution scores, by hand", () => {

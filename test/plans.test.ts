@@ -1,11 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { clipAblations, plan, PLANS, SEEDS, type Spec } from "../src/plans";
+import { grid, plan, plannedRuns, PLANS, SEEDS, type Spec } from "../src/plans";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { resolveSpec, runName } from "../src/experiments";
 import { ROOT } from "../src/paths";
-import { notebookMode } from "../src/notebook";
+import { estimateMinutes, notebookMode, sweepCommand } from "../src/notebook";
+import { resolveKnobs, numberList } from "../src/knobs";
 
 test("every plan resolves at every scale (a bad spec would fail here, not in a notebook)", () => {
   for (const p of PLANS) for (const scale of ["smoke", "default", "full"] as const) {
@@ -16,13 +17,56 @@ test("every plan resolves at every scale (a bad spec would fail here, not in a n
   assert.throws(() => plan("fig99"), /unknown plan "fig99"; valid: rewards/);
 });
 
-test("clip ablations remove the clip three ways, relative to the scale's batches", () => {
-  const d = clipAblations("default").map((a) => resolveSpec({ family: "qwen-math-7b", reward: "random0.5", overrides: a.overrides }).grpo);
-  assert.deepEqual(d.map((g) => g.clip), [true, false, true, true]);
-  const updates = d.map((g) => (g.promptsPerStep * g.samplesPerPrompt) / g.miniBatchSize);
-  assert.deepEqual(updates, [8, 8, 1, 1]);
-  const s = clipAblations("smoke").map((a) => resolveSpec({ family: "qwen-math-7b", reward: "random0.5", scale: "smoke", overrides: a.overrides }).grpo);
-  assert.deepEqual(s.map((g) => (g.promptsPerStep * g.samplesPerPrompt) / g.miniBatchSize), [2, 2, 1, 1]);
+test("clip ablations remove the clip three ways, relative to the scale's batches, and carry their labels", () => {
+  const d = plannedRuns("clip-ablations", "default", { seeds: [0] });
+  assert.deepEqual(d.map((r) => r.label), ["clipped (default)", "no clip in the loss", "mini-batch = rollout batch (128; 1 update/step)", "rollout batch = mini-batch (2x8; 1 update/step)"]);
+  const g = d.map((r) => resolveSpec(r.spec).grpo);
+  assert.deepEqual(g.map((x) => x.clip), [true, false, true, true]);
+  assert.deepEqual(g.map((x) => (x.promptsPerStep * x.samplesPerPrompt) / x.miniBatchSize), [8, 8, 1, 1]);
+  const s = plannedRuns("clip-ablations", "smoke", { seeds: [0] });
+  assert.deepEqual(s.map((r) => resolveSpec(r.spec).grpo).map((x) => (x.promptsPerStep * x.samplesPerPrompt) / x.miniBatchSize), [2, 2, 1, 1]);
+  assert.equal(s[3].label, "rollout batch = mini-batch (2x4; 1 update/step)");
+});
+
+test("a cell's knobs select and change runs: the issue's example", () => {
+  const runs = plannedRuns("clip-ablations", "default", { gamma: [0.7, 0.3], clip: { epsLow: 0.1 }, ablations: ["centre", "no-clip"], seeds: [1] });
+  assert.deepEqual(runs.map((r) => [r.spec.reward, r.label]), [
+    ["random0.7", "clipped (default), γ=0.7"], ["random0.7", "no clip in the loss, γ=0.7"],
+    ["random0.3", "clipped (default), γ=0.3"], ["random0.3", "no clip in the loss, γ=0.3"],
+  ]);
+  for (const r of runs) assert.equal(resolveSpec(r.spec).grpo.epsLow, 0.1);
+  assert.deepEqual(runs.map((r) => resolveSpec(r.spec).grpo.clip), [true, false, true, false]);
+  assert.deepEqual(plan("rewards", "default", { families: ["olmo-7b"], rewards: ["gt", "format"], seeds: [4, 5] }).map((s) => `${s.reward}/${s.variant}/${s.seed}`), ["math/gt/4", "math/gt/5", "box_only_format/gt/4"]);
+});
+
+test("bad knobs: the error names the knob and its valid range, before any run", () => {
+  assert.throws(() => plan("gamma", "default", { gama: [0.3] }), /plan "gamma" has no knob "gama"; valid knobs: family \(one of: qwen-math-7b, .*gamma \(a non-empty list of distinct numbers in \[0, 1\]\)/);
+  assert.throws(() => plan("gamma", "default", { gamma: [0.3, 1.5] }), /plan "gamma": knob "gamma" must be a non-empty list of distinct numbers in \[0, 1\]; got \[0.3,1.5\]/);
+  assert.throws(() => plan("gamma", "default", { gamma: [] }), /knob "gamma" must be a non-empty list/);
+  assert.throws(() => plan("clip-ablations", "default", { clip: { epsLow: 1.5 } }), /knob "clip" must be an object of GRPO settings \(epsLow, epsHigh\); got \{"epsLow":1.5\} \(GRPO setting epsLow must be in \[0, 1\), got 1.5\)/);
+  assert.throws(() => plan("clip-ablations", "default", { clip: { lr: 1 } }), /knob "clip" .*"lr" is not one of epsLow, epsHigh/);
+  assert.throws(() => plan("gamma", "default", { grpo: { lr: -1 } }), /knob "grpo" .*GRPO setting lr must be > 0, got -1/);
+  assert.throws(() => plan("rewards", "default", { families: ["gpt-5"] }), /knob "families" must be a non-empty list from: qwen-math-7b/);
+  assert.throws(() => plan("rewards", "default", { seeds: [1, 1] }), /knob "seeds" must be a non-empty list of distinct integers >= 0; got \[1,1\] \(it repeats a value\)/);
+  assert.throws(() => plan("clip-ablations", "default", { ablations: ["no-clip", "nope"] }), /knob "ablations" must be a non-empty list from: centre, no-clip, one-update, small-rollout/);
+  assert.throws(() => plan("investigations", "default", { seeds: [0] }), /plan "investigations" has no knob "seeds"; valid knobs: none/);
+  assert.deepEqual(resolveKnobs("t", { x: numberList(0, 2, [1]) }), { x: [1] });
+});
+
+test("a grid is one entry: centre, axes one at a time, pairs on the same seeds", () => {
+  const g = grid({
+    about: "t", centre: { family: "qwen-math-7b", reward: "random0.5", label: "centre" }, seeds: [0, 1],
+    axes: { lr: { low: { label: "lr 3e-5", grpo: { lr: 3e-5 } }, high: { label: "lr 3e-4", grpo: { lr: 3e-4 } } }, shape: { wide: { label: (p) => `P=${p.promptsPerStep * 2}`, grpo: (p) => ({ promptsPerStep: p.promptsPerStep * 2 }) } } },
+    pairs: { on: { label: "clip", grpo: {} }, off: { label: "no clip", grpo: { clip: false } } },
+  });
+  const k = resolveKnobs("grid", g.knobs, { lr: ["centre", "high"], grpo: { epsHigh: 0.3 } });
+  const runs = g.runs(k, "default");
+  // centre (from lr; shape's centre is the same point), lr high, shape wide; x 2 pairs x 2 seeds
+  assert.deepEqual([...new Set(runs.map((r) => r.label))], ["centre, clip", "centre, no clip", "lr 3e-4, clip", "lr 3e-4, no clip", "P=32, clip", "P=32, no clip"]);
+  assert.equal(runs.length, 12);
+  const wideOff = runs.find((r) => r.label === "P=32, no clip" && r.spec.seed === 1)!;
+  assert.deepEqual(wideOff.spec.overrides, { epsHigh: 0.3, promptsPerStep: 32, clip: false });
+  assert.throws(() => resolveKnobs("grid", g.knobs, { lr: ["mid"] }), /knob "lr" must be a non-empty list from: centre, low, high/);
 });
 
 test("the investigations plan runs exactly the pre-registered specs, at the paper's batch shape", () => {
@@ -31,6 +75,26 @@ test("the investigations plan runs exactly the pre-registered specs, at the pape
   assert.deepEqual(names(plan("investigations")), names(registered));
   const g = resolveSpec(plan("investigations")[0]).grpo;
   assert.deepEqual([g.promptsPerStep * g.samplesPerPrompt, g.miniBatchSize], [1024, 128]);
+});
+
+test("the shipped plans resolve to the same runs as before the registry (stored results stay valid)", () => {
+  const names = (p: string) => new Set(plan(p).map((s) => runName(resolveSpec(s))));
+  const union = new Set(["rewards", "code-reasoning", "interventions", "clipping", "investigations"].flatMap((p) => [...names(p)]));
+  assert.equal(union.size, 89);
+  // every plan's default runs are among them: the figures need no new run
+  for (const p of PLANS) for (const n of names(p)) assert.ok(union.has(n), `${p}: ${n}`);
+  // the γ sweep reuses the clipped seed-0 run of the ablations
+  assert.ok([...names("gamma")].some((n) => names("clip-ablations").has(n)));
+});
+
+test("time estimate and the sweep command a cell prints", () => {
+  const d = resolveSpec({ family: "qwen-math-7b", reward: "random0.5" });
+  // 8 evaluations of 500 problems (12 s each at 1.5 s per 500) + hard avg@8 on 200 (40 s) + 60 steps x 1.8 s
+  assert.equal(estimateMinutes(d), (12 + 40 + 108) / 60);
+  const paper = resolveSpec({ family: "qwen-math-7b", reward: "random0.5", overrides: { promptsPerStep: 64, samplesPerPrompt: 16, miniBatchSize: 128 } });
+  assert.equal(estimateMinutes(paper), (12 + 40 + 60 * 14.4) / 60);
+  assert.equal(sweepCommand("gamma", { gamma: [0.7, 0.3] }, "default"), `npm run sweep -- 'gamma={"gamma":[0.7,0.3]}'`);
+  assert.equal(sweepCommand("rewards", {}, "smoke"), "npm run sweep -- rewards --scale smoke");
 });
 
 test("rewards plan: ground truth and random with every seed, the other rewards with one", () => {
@@ -45,7 +109,9 @@ test("notebook mode: stored by default, recompute on request, smoke only with a 
   try {
     delete process.env.SPURIOUS_NOTEBOOK_SCALE;
     assert.deepEqual([notebookMode(false).kind, notebookMode(false).compute], ["stored", false]);
-    assert.deepEqual([notebookMode(true).kind, notebookMode(true).scale], ["recompute", "default"]);
+    assert.deepEqual([notebookMode(true).kind, notebookMode(true).scale, notebookMode(true).maxMinutes], ["recompute", "default", 15]);
+    assert.equal(notebookMode(true, { maxMinutes: 2 }).maxMinutes, 2);
+    assert.throws(() => notebookMode(true, { maxMinutes: -1 }), /MAX_MINUTES must be a number >= 0, got -1/);
     assert.throws(() => notebookMode("yes" as unknown as boolean), /RECOMPUTE must be true or false/);
     process.env.SPURIOUS_NOTEBOOK_SCALE = "smoke";
     delete process.env.SPURIOUS_RUNS;

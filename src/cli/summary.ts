@@ -4,11 +4,11 @@
  * quotes). Reads only; computes nothing.
  */
 import * as fs from "node:fs";
-import { pooledContributions, transitions, TRANSITIONS, type Condition } from "../analysis";
+import { pooledContributions, steered as steeredRuns, transitions, TRANSITIONS, type Condition } from "../analysis";
 import { baseModelReport } from "../basemodels";
 import { FAMILY_IDS, PAPER_FORCED_PYTHON } from "../families";
 import { forcedPythonRows, table1Rows } from "../figures-base";
-import { clipConditionLabel, gainRows, transitionRows } from "../figures-runs";
+import { gainRows, transitionRows } from "../figures-runs";
 import { checkpointPath } from "../paths";
 import { loadPlan, notebookMode, planNote } from "../notebook";
 import { PLANS } from "../plans";
@@ -30,16 +30,17 @@ runMain(async () => {
     console.log("## Table 1 (test, greedy)\n\n" + markdownTable(table1Rows(reports)) + "\n");
     console.log("## Table 3 (forced python prefix)\n\n" + markdownTable(forcedPythonRows(reports, PAPER_FORCED_PYTHON)) + "\n");
   }
-  for (const name of (f.plan as string[] | undefined) ?? [...PLANS]) {
+  for (const name of (f.plan as string[] | undefined) ?? ["rewards", "code-reasoning", "interventions", "clipping", "investigations"]) {
     const p = await loadPlan(name, mode);
     console.log(`## plan ${name}\n\n${planNote(name, p)}\n`);
     if (p.runs.length === 0) continue;
-    const rows = name === "clipping" ? gainRows(p.runs, (c: Condition) => `${c.reward}, ${clipConditionLabel(c)}`) : gainRows(p.runs);
+    const rows = name === "clipping" ? gainRows(p.runs, (c: Condition) => `${c.reward}, ${p.label(c)}`) : gainRows(p.runs);
     console.log(markdownTable(rows) + "\n");
     if (name === "code-reasoning") {
       console.log(markdownTable(transitionRows(p.runs)) + "\n");
       for (const fam of ["qwen-math-7b", "qwen-math-1.5b", "qwen-7b"]) {
-        const steered = p.runs.filter((r) => r.spec.family === fam).map(transitions).filter((t) => Math.abs(t.codeAfter - t.codeBefore) >= 5 && t.net > 0);
+        const stats = p.runs.filter((r) => r.spec.family === fam).map(transitions);
+        const steered = steeredRuns(stats);
         if (!steered.length) continue;
         const c = pooledContributions(steered);
         console.log(`${fam}: ${steered.length} steered runs with a gain; pooled C: ${TRANSITIONS.map((k) => `${k} ${round(c[k])}%`).join(", ")}\n`);

@@ -1,5 +1,7 @@
 /**
- * npm run sweep -- <plan | notebook | specs.json> [...] [--workers N] [--scale S]
+ * npm run sweep -- <plan | 'plan={knobs}' | notebook | specs.json> [...] [--workers N] [--scale S]
+ * A notebook means every run its plans hold (src/registry.ts); 'plan={"gamma":[0.7]}' is a plan
+ * with a cell's knobs (the command a notebook cell prints for runs it will not compute itself).
  * Runs independent experiments in parallel processes (one per core by default), skipping stored
  * results. Each run is its own `npm run experiment` process (so a crash stays in that run), with
  * its log in logs/sweep/<run>.log; the sweep shows combined progress and, at the end, which runs
@@ -13,28 +15,31 @@ import * as path from "node:path";
 import { readRun, resolveSpec, runName, runPath, SCALES, type Scale } from "../experiments";
 import { checkpointPath, ROOT } from "../paths";
 import { labelsPath } from "../datasets";
-import { plan, PLANS, type Spec } from "../plans";
+import { isPlanName, plan, PLANS, type Spec } from "../plans";
+import { NOTEBOOKS } from "../registry";
 import { parseFlags, runMain, UsageError } from "./args";
 
-/** Notebooks and the plans they read. */
-export const NOTEBOOK_PLANS: Record<string, string[]> = {
-  "02-rewards-across-families": ["rewards"],
-  "03-code-reasoning": ["code-reasoning"],
-  "04-interventions": ["interventions"],
-  "05-random-rewards-and-clipping": ["clipping", "investigations"],
-};
-
 function specsFrom(arg: string, scale: Scale): Spec[] {
-  if ((PLANS as readonly string[]).includes(arg)) return plan(arg, scale);
-  const nb = path.basename(arg).replace(/\.ipynb$/, "");
-  if (NOTEBOOK_PLANS[nb]) return NOTEBOOK_PLANS[nb].flatMap((p) => plan(p, scale));
+  const withKnobs = /^([a-z0-9-]+)=(\{.*\})$/s.exec(arg);
+  if (withKnobs && isPlanName(withKnobs[1])) {
+    let knobs: object;
+    try {
+      knobs = JSON.parse(withKnobs[2]);
+    } catch (e) {
+      throw new UsageError(`the knobs of ${withKnobs[1]} are not JSON (${(e as Error).message}): ${withKnobs[2]}`);
+    }
+    return plan(withKnobs[1], scale, knobs);
+  }
+  if (isPlanName(arg)) return plan(arg, scale);
+  const nb = NOTEBOOKS.find((n) => n.id === path.basename(arg).replace(/\.ipynb$/, "") && n.plans.length > 0);
+  if (nb) return nb.plans.flatMap((p) => plan(p, scale));
   if (arg.endsWith(".json")) {
     if (!fs.existsSync(arg)) throw new UsageError(`spec file ${arg} does not exist`);
     const list = JSON.parse(fs.readFileSync(arg, "utf8"));
     if (!Array.isArray(list)) throw new UsageError(`${arg} must hold a JSON array of specs`);
     return list.map((s: Spec) => ({ scale, ...s }));
   }
-  throw new UsageError(`"${arg}" is not a plan (${PLANS.join(", ")}), a notebook (${Object.keys(NOTEBOOK_PLANS).join(", ")}) or a .json list of specs`);
+  throw new UsageError(`"${arg}" is not a plan (${PLANS.join(", ")}), a plan with knobs ('gamma={"gamma":[0.7]}'), a notebook (${NOTEBOOKS.filter((n) => n.plans.length).map((n) => n.id).join(", ")}) or a .json list of specs`);
 }
 
 function isDone(name: string): boolean {

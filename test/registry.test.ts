@@ -1,0 +1,56 @@
+// The registry of notebooks -> plans -> figures against what it describes: the notebooks folder,
+// the figure ids the notebooks' cells save, README's tables, and `npm run sweep -- <notebook>`.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ROOT } from "../src/paths";
+import { findFigure, NOTEBOOKS, readmeTables, registryProblems } from "../src/registry";
+
+interface Cell { cell_type: string; source: string[] | string }
+const cellsOf = (id: string): Cell[] => JSON.parse(fs.readFileSync(path.join(ROOT, "notebooks", `${id}.ipynb`), "utf8")).cells;
+const text = (c: Cell) => (Array.isArray(c.source) ? c.source.join("") : c.source);
+/** Figure ids a cell saves: figure("id", ...) or saveFigure(..., { path: "id" }). */
+const savedIds = (src: string) => [...src.matchAll(/\bfigure\(\s*"([^"]+)"|saveFigure\([^;]*?path:\s*"([^"]+)"/g)].map((m) => m[1] ?? m[2]);
+
+test("the registry is consistent: unique figure ids, known plans", () => {
+  assert.deepEqual(registryProblems(), []);
+  assert.throws(() => findFigure("05-clipping/fig99"), /figure "05-clipping\/fig99" is not registered: add it to its notebook's figures in src\/registry.ts/);
+});
+
+test("notebooks/ holds exactly the registered notebooks", () => {
+  const files = fs.readdirSync(path.join(ROOT, "notebooks")).filter((f) => f.endsWith(".ipynb")).map((f) => f.replace(/\.ipynb$/, "")).sort();
+  assert.deepEqual(files, NOTEBOOKS.map((n) => n.id).sort());
+});
+
+test("each notebook saves exactly its registered figures, one figure per cell", () => {
+  for (const nb of NOTEBOOKS) {
+    const cells = cellsOf(nb.id).filter((c) => c.cell_type === "code").map(text);
+    const perCell = cells.map(savedIds);
+    for (const [i, ids] of perCell.entries()) assert.ok(ids.length <= 1, `${nb.id} code cell ${i + 1} draws ${ids.length} figures: ${ids.join(", ")}`);
+    for (const [i, src] of cells.entries()) assert.ok(!/\bfor\s*\(.*\)\s*\{?[^]*\bfigure\(/.test(src), `${nb.id} code cell ${i + 1} draws figures in a loop`);
+    assert.deepEqual(perCell.flat().sort(), nb.figures.map((f) => f.id).sort(), `${nb.id}: figures saved by its cells vs src/registry.ts`);
+  }
+});
+
+test("README's figure and notebook tables are the registry's (src/registry.ts readmeTables)", () => {
+  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+  const t = readmeTables();
+  assert.ok(readme.includes(t.figures), `README's results table differs from the registry; it should read:\n${t.figures}`);
+  assert.ok(readme.includes(t.notebooks), `README's notebook table differs from the registry; it should read:\n${t.notebooks}`);
+  for (const f of NOTEBOOKS.flatMap((n) => n.figures)) if (f.readme) assert.ok(fs.existsSync(path.join(ROOT, f.readme.image)), `${f.readme.image} (a copy of out/${f.id}.png) is missing`);
+});
+
+test("npm run sweep -- 04-interventions lists every run the notebook shows, the originals of Fig. 9 too", () => {
+  const r = spawnSync(process.execPath, [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "src/cli/sweep.ts"), "04-interventions", "--dry-run"], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split("\n");
+  // python reward on 6 families; format, incorrect and their two no-python compounds on 2 families
+  assert.equal(lines.length, 6 + 4 * 2);
+  assert.equal(lines.filter((l) => /-box_only_format-gt-s0-/.test(l)).length, 2);
+  assert.equal(lines.filter((l) => /-math-incorrect-s0-/.test(l)).length, 2);
+  const bad = spawnSync(process.execPath, [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "src/cli/sweep.ts"), 'gamma={"gamma":[2]}', "--dry-run"], { encoding: "utf8" });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /knob "gamma" must be a non-empty list of distinct numbers in \[0, 1\]; got \[2\]/);
+});
