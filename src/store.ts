@@ -53,8 +53,13 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   } finally {
     fs.closeSync(fd);
   }
-  fault("write");
-  fs.renameSync(tmp, file);
+  try {
+    fault("write");
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
   fault("renamed");
 }
 
