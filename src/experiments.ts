@@ -172,7 +172,7 @@ export function readRun(file: string): RunResult {
     throw new Error(`run file ${(e as Error).message.replace(/ is not valid JSON/, " is corrupt")}`);
   }
   if (r === null || typeof r !== "object" || r.format !== RUN_FORMAT || !r.spec || !Array.isArray(r.metrics)) {
-    throw new Error(`run file ${file} is not a run of format ${RUN_FORMAT} (it holds ${r === null ? "null" : typeof r}); ${remedy}`);
+    throw new Error(`run file ${file} is not a run of format ${RUN_FORMAT} (it holds ${r === null ? "null" : typeof r !== "object" ? `a ${typeof r}` : Array.isArray(r) ? "an array" : `format ${r.format}`}); ${remedy}`);
   }
   return r;
 }

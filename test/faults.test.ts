@@ -212,5 +212,8 @@ test("14.5: a smoke-scale run is refused in the shipped data/runs/, before anyth
   } finally {
     process.env.SPURIOUS_DATA = dir;
   }
+  const r = cli("src/cli/experiment.ts", ["--family", "qwen-math-7b", "--reward", "math", "--scale", "smoke"], { SPURIOUS_DATA: undefined, SPURIOUS_RUNS: undefined });
+  assert.equal(r.code, 1);
+  assert.match(r.err, /smoke-scale runs are not stored in the shipped/);
   assert.equal(fs.readdirSync(path.join(ROOT, "data", "runs")).length, shipped);
 });
