@@ -8,7 +8,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { outDir } from "../src/display";
+import { outDir, projectRoot } from "../src/display";
+import { prepareOutFolder, writeManifest } from "./out-folder";
 import { formatFailure, listNotebooks, runNotebook, type NotebookResult } from "./notebooks";
 import { allFigures } from "../src/registry";
 
@@ -23,9 +24,6 @@ const steps: Step[] = [{ name: "notebooks → out/*.html", run: exportNotebooks 
 async function exportNotebooks(): Promise<void> {
   const notebooks = listNotebooks();
   if (notebooks.length === 0) throw new Error("no notebooks in notebooks/");
-  // out/ is generated: start from an empty folder so no stale figure survives a rename.
-  fs.rmSync(outDir, { recursive: true, force: true });
-  fs.mkdirSync(outDir, { recursive: true });
   const results: NotebookResult[] = [];
   for (const notebook of notebooks) {
     const name = path.basename(notebook, ".ipynb");
@@ -57,6 +55,14 @@ function writeIndex(results: NotebookResult[]): void {
 
 async function main(): Promise<number> {
   const t0 = Date.now();
+  // What the last start wrote goes (so no stale figure survives a rename); a folder that is not ours is refused before anything runs.
+  let prepared;
+  try {
+    prepared = prepareOutFolder(outDir, outDir === path.join(projectRoot, "out"));
+  } catch (e) {
+    console.error(`[start] ${(e as Error).message}`);
+    return 2;
+  }
   const failed: string[] = [];
   for (const step of steps) {
     console.log(`[start] ${step.name}`);
@@ -67,6 +73,7 @@ async function main(): Promise<number> {
       console.error(`[start] FAILED: ${step.name}: ${(e as Error).message}`);
     }
   }
+  writeManifest(outDir, prepared.foreign);
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
   console.log(failed.length ? `[start] ${failed.length} step(s) failed (${secs} s)` : `[start] done in ${secs} s: open ${path.relative(process.cwd(), outDir)}/index.html`);
   return failed.length ? 1 : 0;

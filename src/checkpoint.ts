@@ -1,12 +1,16 @@
 /**
  * Checkpoints: one file = magic + JSON header + float32 weights (+ optional Adam state).
  *
- *   "SPRCKPT1" | u32 little-endian header length | header JSON (utf8) | float32 blobs
+ *   "SPRCKPT1" | u32 little-endian header length | header JSON (utf8) | float32 blobs | "SPRCKSUM" | sha256 (64 hex)
  *
  * The header carries the format version, model config, vocabulary, the corpus spec it was trained
  * on, training progress and metrics, and the name/shape of every stored tensor in order. Loading
- * checks all of it: a truncated file, wrong shapes or another vocabulary is an error naming the
- * file and the mismatch.
+ * checks all of it: a checksum mismatch (an edited header, a flipped bit in the weights), a
+ * truncated file, wrong shapes or another vocabulary is an error naming the file and the mismatch.
+ *
+ * The checksum is a trailer over everything before it, so a checkpoint's identity (checkpointSha,
+ * which run names, evaluations and labels hash) stays the sha of the same bytes it was before
+ * checksums existed: adding the trailer to the shipped checkpoints renamed nothing.
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
@@ -18,6 +22,13 @@ import { VOCAB, VOCAB_VERSION } from "./tokens";
 
 export const CHECKPOINT_FORMAT = 1;
 const MAGIC = "SPRCKPT1";
+const SUM_MAGIC = "SPRCKSUM";
+const SUM_LENGTH = SUM_MAGIC.length + 64;
+const REMEDY = "restore it (git checkout -- <file> for a shipped one) or retrain it with npm run pretrain";
+
+function sha256(data: Buffer): string {
+  return crypto.createHash("sha256").update(data).digest("hex");
+}
 
 export interface CheckpointHeader {
   format: number;
@@ -73,7 +84,23 @@ export function saveCheckpoint(file: string, params: Params, header: Omit<Checkp
     Buffer.from(b.buffer, b.byteOffset, b.byteLength).copy(buf, off);
     off += b.byteLength;
   }
-  writeFileAtomic(file, buf);
+  writeFileAtomic(file, Buffer.concat([buf, Buffer.from(SUM_MAGIC + sha256(buf), "latin1")]));
+}
+
+/** A checkpoint's bytes before the checksum trailer and their sha256, after checking the two agree. */
+function verified(file: string): { content: Buffer; sha: string } {
+  const data = fs.readFileSync(file, { flag: "r" });
+  const n = data.length - SUM_LENGTH;
+  if (n < 0 || data.toString("latin1", n, n + SUM_MAGIC.length) !== SUM_MAGIC) {
+    // Without its trailer the file is cut short (say what is missing) or predates checksums.
+    parseContent(file, data, true);
+    throw new Error(`checkpoint ${file} has no checksum (written before checksums existed, or cut short); ${REMEDY}`);
+  }
+  const content = data.subarray(0, n);
+  const stored = data.toString("latin1", n + SUM_MAGIC.length);
+  const actual = sha256(content);
+  if (actual !== stored) throw new Error(`checkpoint ${file} fails its checksum (its header or weights changed after it was written: sha256 ${actual.slice(0, 16)}, stored ${stored.slice(0, 16)}); ${REMEDY}`);
+  return { content, sha: stored };
 }
 
 /** Read and validate only the header. */
@@ -82,8 +109,12 @@ export function readCheckpointHeader(file: string): CheckpointHeader {
 }
 
 function parse(file: string, withData: boolean): { header: CheckpointHeader; data: Buffer; offset: number } {
-  if (!fs.existsSync(file)) throw new Error(`checkpoint ${file} does not exist`);
-  const data = fs.readFileSync(file);
+  if (!fs.existsSync(file)) throw new Error(`checkpoint ${file} does not exist; ${REMEDY}`);
+  return parseContent(file, verified(file).content, withData);
+}
+
+/** Check and split a checkpoint's content (without the checksum trailer). */
+function parseContent(file: string, data: Buffer, withData: boolean): { header: CheckpointHeader; data: Buffer; offset: number } {
   if (data.length < MAGIC.length + 4 || data.toString("latin1", 0, MAGIC.length) !== MAGIC) {
     throw new Error(`checkpoint ${file} is not a checkpoint (bad magic bytes)`);
   }
@@ -100,7 +131,11 @@ function parse(file: string, withData: boolean): { header: CheckpointHeader; dat
   if (header.vocab?.version !== VOCAB_VERSION || JSON.stringify(header.vocab.tokens) !== JSON.stringify(VOCAB)) {
     throw new Error(`checkpoint ${file} was trained with another vocabulary (v${header.vocab?.version}, ${header.vocab?.tokens?.length} tokens; this code has v${VOCAB_VERSION}, ${VOCAB.length} tokens)`);
   }
-  validateModelConfig(header.config);
+  try {
+    validateModelConfig(header.config);
+  } catch (e) {
+    throw new Error(`checkpoint ${file}: ${(e as Error).message}`);
+  }
   const expected = paramShapes(header.config);
   expected.forEach(([n, s], i) => {
     const got = header.tensors[i];
@@ -145,11 +180,16 @@ export function loadCheckpoint(file: string, opts: { withOptimizer?: boolean; ex
 }
 
 const shaCache = new Map<string, string>();
-/** A checkpoint's identity: the first 16 hex digits of its bytes' sha256 (cached by size and mtime). */
+/**
+ * A checkpoint's identity: the first 16 hex digits of the sha256 of its bytes before the checksum
+ * trailer, checked against that trailer (cached by size and mtime). A missing or damaged checkpoint
+ * is an error naming the file, so nothing is looked up or stored under a wrong identity.
+ */
 export function checkpointSha(file: string): string {
-  const st = fs.statSync(file);
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (!st) throw new Error(`checkpoint ${file} does not exist; ${REMEDY}`);
   const key = `${file}:${st.size}:${st.mtimeMs}`;
   let h = shaCache.get(key);
-  if (!h) shaCache.set(key, (h = crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex").slice(0, 16)));
+  if (!h) shaCache.set(key, (h = verified(file).sha.slice(0, 16)));
   return h;
 }

@@ -5,14 +5,14 @@
  * data/runs/<family>-<reward>-<variant>-s<seed>-<scale>-<hash>.json, the hash covering the fully
  * resolved spec and the starting checkpoint's bytes, so a retrained family never reuses stale runs.
  * A run saves a resumable state every few steps; killed and started again it ends with the same
- * numbers (all randomness is keyed by step). Writes are atomic; a lock file keeps two processes
- * from computing the same run at once; a corrupt run file is reported by name and left alone.
+ * numbers (all randomness is keyed by step). The store (src/store.ts) makes writes atomic, keeps two
+ * processes from computing the same run at once and clears what a killed run left; a corrupt run
+ * file is reported by name and left alone. Smoke-scale runs never go into the shipped data/runs/.
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { writeFileAtomic } from "./atomic";
 import { backendInfo, initBackend } from "./backend";
 import { checkpointSha, loadCheckpoint, saveCheckpoint } from "./checkpoint";
 import { buildDataset, VARIANTS, type Variant } from "./datasets";
@@ -20,12 +20,13 @@ import { evaluateAvgAtK, evaluateGreedy, type EvalRecord, type EvalSummary } fro
 import { getFamily } from "./families";
 import { grpoStep, resolveGrpoConfig, type GrpoConfig, type StepMetrics } from "./grpo";
 import { cloneParams, disposeParams, type ModelConfig, type Params } from "./model";
-import { disposeAdam, initAdam } from "./optim";
-import { checkpointPath, ROOT, runsDir } from "./paths";
+import { disposeAdam, initAdam, type AdamState } from "./optim";
+import { checkpointPath, ROOT, runsDir, SHIPPED_RUNS } from "./paths";
 import { getSplit, type Problem } from "./problems";
 import { makeProgress } from "./progress";
-import { parseReward } from "./rewards";
+import { canonicalReward, parseReward } from "./rewards";
 import { makeRng } from "./rng";
+import { acquireLock, readJson, removeDebris, writeFileAtomic } from "./store";
 
 export const SCALES = ["smoke", "default", "full"] as const;
 export type Scale = (typeof SCALES)[number];
@@ -112,16 +113,18 @@ export function resolveSpec(spec: Partial<ExperimentSpec> & { family: string; re
   const known = ["family", "reward", "variant", "seed", "scale", "overrides"];
   for (const k of Object.keys(spec)) if (!known.includes(k)) throw new Error(`unknown experiment field "${k}"; valid: ${known.join(", ")}`);
   const fam = getFamily(spec.family);
-  parseReward(spec.reward);
+  // One run name per reward: "random0.50" and "random00.5" are stored as "random0.5".
+  const reward = canonicalReward(spec.reward);
   const variant = spec.variant ?? "gt";
   if (!(VARIANTS as readonly string[]).includes(variant)) throw new Error(`unknown dataset variant "${variant}"; valid: ${VARIANTS.join(", ")}`);
   const seed = spec.seed ?? 0;
-  if (!Number.isInteger(seed) || seed < 0) throw new Error(`seed must be a non-negative integer, got ${seed}`);
+  // Above 2^53 neighbouring integers share one double, so two seeds would share one run name.
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`seed must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got ${seed}`);
   const scale = spec.scale ?? "default";
   if (!(SCALES as readonly string[]).includes(scale)) throw new Error(`unknown scale "${scale}"; valid: ${SCALES.join(", ")}`);
   const preset = SCALE_PRESETS[scale];
   const grpo = resolveGrpoConfig({ ...preset.grpo, ...(spec.overrides ?? {}) });
-  return { family: fam.id, reward: spec.reward, variant, seed, scale, grpo, eval: preset.eval };
+  return { family: fam.id, reward, variant, seed, scale, grpo, eval: preset.eval };
 }
 
 function sha(data: string | Buffer): string {
@@ -151,15 +154,26 @@ export function runPath(name: string): string {
   return path.join(runsDir(), `${name}.json`);
 }
 
+/** The resumable state saved next to a run's JSON. */
+function statePathOf(file: string): string {
+  return `${file.replace(/\.json$/, "")}.state.ckpt`;
+}
+
+/** A stored result is missing and may not be computed (loadOnly). */
+export class MissingRunError extends Error {}
+
 /** Read a stored run; a corrupt file is an error naming it (never replaced). */
 export function readRun(file: string): RunResult {
+  const remedy = "move it away to recompute";
   let r: RunResult;
   try {
-    r = JSON.parse(fs.readFileSync(file, "utf8"));
+    r = readJson(file, remedy) as RunResult;
   } catch (e) {
-    throw new Error(`run file ${file} is corrupt (${(e as Error).message}); move it away to recompute`);
+    throw new Error(`run file ${(e as Error).message.replace(/ is not valid JSON/, " is corrupt")}`);
   }
-  if (r.format !== RUN_FORMAT || !r.spec || !Array.isArray(r.metrics)) throw new Error(`run file ${file} is not a run of format ${RUN_FORMAT}`);
+  if (r === null || typeof r !== "object" || r.format !== RUN_FORMAT || !r.spec || !Array.isArray(r.metrics)) {
+    throw new Error(`run file ${file} is not a run of format ${RUN_FORMAT} (it holds ${r === null ? "null" : typeof r !== "object" ? `a ${typeof r}` : Array.isArray(r) ? "an array" : `format ${r.format}`}); ${remedy}`);
+  }
   return r;
 }
 
@@ -183,60 +197,6 @@ function evaluateAt(params: Params, r: ResolvedSpec, step: number, withHard: boo
   return { point, records };
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: the process exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/** Take the run's lock, or wait while a live process holds it. Returns a release function. */
-async function acquireLock(lock: string, quiet: boolean): Promise<() => void> {
-  fs.mkdirSync(path.dirname(lock), { recursive: true });
-  const me = JSON.stringify({ pid: process.pid, host: os.hostname() });
-  let warned = false;
-  for (;;) {
-    try {
-      const fd = fs.openSync(lock, "wx");
-      fs.writeSync(fd, me);
-      fs.closeSync(fd);
-      // Release only a lock that is still ours.
-      return () => {
-        try {
-          if (fs.readFileSync(lock, "utf8") === me) fs.rmSync(lock, { force: true });
-        } catch {
-          /* already gone */
-        }
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      let holder: { pid: number; host: string } | null = null;
-      try {
-        holder = JSON.parse(fs.readFileSync(lock, "utf8"));
-      } catch {
-        holder = null;
-      }
-      if (holder && holder.host === os.hostname() && !isAlive(holder.pid)) {
-        // Break a stale lock by renaming it away: of two waiters only one rename succeeds, so
-        // neither can delete a lock the other has just taken.
-        try {
-          fs.renameSync(lock, `${lock}.stale-${process.pid}`);
-          fs.rmSync(`${lock}.stale-${process.pid}`, { force: true });
-        } catch {
-          /* someone else broke it first */
-        }
-        continue;
-      }
-      if (!warned && !quiet) console.error(`[run] ${path.basename(lock)} is held by pid ${holder?.pid}; waiting for it`);
-      warned = true;
-      await new Promise((res) => setTimeout(res, 2000));
-    }
-  }
-}
-
 export interface RunOptions {
   quiet?: boolean;
   /** Never compute: a missing result is an error (for figure building from shipped results). */
@@ -250,54 +210,91 @@ export async function runOrLoad(spec: Partial<ExperimentSpec> & { family: string
   const r = resolveSpec(spec);
   const name = runName(r);
   const file = runPath(name);
-  if (fs.existsSync(file)) {
-    const stored = readRun(file);
-    if (stored.status === "complete") return stored;
+  const stored = loadComplete(file);
+  if (stored) return stored;
+  if (opts.loadOnly) throw new MissingRunError(`no stored result for ${name} (${file}); run it with npm run experiment or set the notebook's RECOMPUTE`);
+  if (r.scale === "smoke" && path.resolve(runsDir()) === SHIPPED_RUNS) {
+    throw new Error(`smoke-scale runs are not stored in the shipped ${SHIPPED_RUNS} (their numbers are meaningless); set SPURIOUS_RUNS to a scratch folder, e.g. SPURIOUS_RUNS=$(mktemp -d)`);
   }
-  if (opts.loadOnly) throw new Error(`no stored result for ${name} (${file}); run it with npm run experiment or set the notebook's RECOMPUTE`);
   await initBackend({ quiet: opts.quiet });
-  const release = await acquireLock(`${file}.lock`, !!opts.quiet);
+  const release = await acquireLock(`${file}.lock`, { quiet: opts.quiet });
   try {
-    if (fs.existsSync(file)) {
-      const stored = readRun(file);
-      if (stored.status === "complete") return stored;
-    }
+    const done = loadComplete(file);
+    if (done) return done;
+    // This run starts again: what an earlier, killed attempt left half-written goes first.
+    removeDebris(path.dirname(file), name);
     return execute(r, name, file, opts);
   } finally {
     release();
   }
 }
 
+/**
+ * The stored run when it is complete. A kill between its final write and the removal of the
+ * resume state leaves that state (and the lock) behind: the complete JSON is authoritative, so
+ * they are removed here.
+ */
+function loadComplete(file: string): RunResult | null {
+  if (!fs.existsSync(file)) return null;
+  const stored = readRun(file);
+  if (stored.status !== "complete") return null;
+  if (fs.existsSync(statePathOf(file)) || fs.existsSync(`${file}.lock`)) {
+    fs.rmSync(statePathOf(file), { force: true });
+    removeDebris(path.dirname(file), stored.name);
+  }
+  return stored;
+}
+
+/** The tensors a run holds, released on every way out: finished, stopped, or thrown midway. */
+interface Held {
+  base?: Params;
+  params?: Params;
+  opt?: AdamState;
+  ref?: Params;
+}
+
 function execute(r: ResolvedSpec, name: string, file: string, opts: RunOptions): RunResult {
+  const held: Held = {};
+  try {
+    return train(r, name, file, opts, held);
+  } finally {
+    for (const p of [held.base, held.params, held.ref]) if (p) disposeParams(p);
+    if (held.opt) disposeAdam(held.opt);
+  }
+}
+
+function train(r: ResolvedSpec, name: string, file: string, opts: RunOptions, held: Held): RunResult {
   const ckFile = checkpointPath(r.family);
-  const statePath = `${file.replace(/\.json$/, "")}.state.ckpt`;
+  const statePath = statePathOf(file);
   const t0 = Date.now();
   let result: RunResult;
-  let params: Params;
-  let opt;
   const base = loadCheckpoint(ckFile);
+  held.base = base.params;
   const model = base.header.config;
   if (fs.existsSync(statePath)) {
     // The state file carries the run's record at the same step, in one atomic write, so a kill
     // between writing it and the run's JSON can never leave the two out of step.
     const st = loadCheckpoint(statePath, { withOptimizer: true, expectConfig: model });
+    held.params = st.params;
+    held.opt = st.optimizer ?? undefined;
     const saved = st.header.meta.result as RunResult | undefined;
     if (!saved || saved.name !== name || saved.metrics.length !== st.header.step || !st.optimizer) throw new Error(`resume state ${statePath} is not a state of ${name} at a consistent step; move it away to restart`);
     result = saved;
-    params = st.params;
-    opt = st.optimizer;
     if (!opts.quiet) console.error(`[run] resuming ${name} at step ${result.metrics.length}`);
   } else {
     if (fs.existsSync(file) && !opts.quiet) console.error(`[run] ${file} is a partial run without a resume state: starting it again`);
-    params = cloneParams(base.params, true);
-    opt = initAdam(params);
+    held.params = cloneParams(base.params, true);
+    held.opt = initAdam(held.params);
     result = {
       format: RUN_FORMAT, name, spec: r, checkpointSha: checkpointSha(ckFile), codeVersion: codeVersion(), backend: backendInfo().name,
       status: "partial", metrics: [], evals: [], records: { initial: null, final: null }, host: os.hostname(), wallSeconds: 0,
     };
   }
-  const ref = r.grpo.klCoef > 0 ? cloneParams(base.params, false) : null;
+  const params = held.params;
+  const opt = held.opt!;
+  const ref = r.grpo.klCoef > 0 ? (held.ref = cloneParams(base.params, false)) : null;
   disposeParams(base.params);
+  held.base = undefined;
   const dataset = buildDataset(r.variant, r.family, { smoke: r.scale === "smoke" });
   if (dataset.length === 0) throw new Error(`dataset variant ${r.variant} of ${r.family} is empty`);
   const ctx = { config: r.grpo, model, dataset, reward: parseReward(r.reward), seed: r.seed, rng: makeRng(r.seed, "grpo"), ref };
@@ -332,9 +329,6 @@ function execute(r: ResolvedSpec, name: string, file: string, opts: RunOptions):
     if (done % r.eval.saveEvery === 0) save(done);
     if (opts.stopAfter !== undefined && ++stopped >= opts.stopAfter) {
       save(done);
-      disposeParams(params);
-      disposeAdam(opt);
-      if (ref) disposeParams(ref);
       return result;
     }
   }
@@ -343,9 +337,6 @@ function execute(r: ResolvedSpec, name: string, file: string, opts: RunOptions):
   writeFileAtomic(file, JSON.stringify(result));
   fs.rmSync(statePath, { force: true });
   progress?.finish(`test acc ${result.evals[0].test.accuracy.toFixed(1)}% -> ${result.evals[result.evals.length - 1].test.accuracy.toFixed(1)}%`);
-  disposeParams(params);
-  disposeAdam(opt);
-  if (ref) disposeParams(ref);
   return result;
 }
 

@@ -105,3 +105,22 @@ export function parseReward(name: string): RewardFn {
   }
   return base(name);
 }
+
+/**
+ * The one spelling of a reward that run names use: each random<gamma> written as the shortest
+ * decimal of its gamma ("random0.50" and "random00.5" are "random0.5"; "random1.0" is "random1"),
+ * everything else as given. Validates the name first.
+ */
+export function canonicalReward(name: string): string {
+  parseReward(name);
+  return name.split("_AND_").map(canonicalTerm).join("_AND_");
+}
+
+function canonicalTerm(term: string): string {
+  if (term.startsWith("inverse_")) return "inverse_" + canonicalTerm(term.slice("inverse_".length));
+  const m = /^random(\d+(?:\.\d+)?)$/.exec(term);
+  if (!m) return term;
+  const gamma = String(Number(m[1]));
+  if (!/^\d+(\.\d+)?$/.test(gamma)) throw new Error(`reward "${term}": gamma ${m[1]} is below what a name can spell (${gamma}); use 0 or a gamma of at least 0.000001`);
+  return `random${gamma}`;
+}

@@ -1,4 +1,4 @@
-import { before, test } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -22,6 +22,8 @@ before(async () => {
   saveCheckpoint(path.join(dir, "checkpoints", "qwen-math-7b.ckpt"), params, { name: "tiny", config: TINY, meta: {}, step: 0, metrics: {} });
   disposeParams(params);
 });
+
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const smoke = { family: "qwen-math-7b", reward: "random0.5", seed: 1, scale: "smoke" as const, overrides: { maxResponseTokens: 12 } };
 const strip = (r: Awaited<ReturnType<typeof runOrLoad>>) => ({ metrics: r.metrics.map(({ seconds, ...m }) => m), evals: r.evals, records: r.records });
@@ -62,7 +64,7 @@ test("bad specs are rejected before any compute, naming the problem", () => {
   assert.throws(() => resolveSpec({ family: "qwen-7b", reward: "math", variant: "best" as "gt" }), /unknown dataset variant "best"/);
   assert.throws(() => resolveSpec({ family: "qwen-7b", reward: "math", overrides: { temperatur: 1 } as object }), /unknown GRPO setting "temperatur"/);
   assert.throws(() => resolveSpec({ family: "qwen-7b", reward: "math", overrides: { miniBatchSize: 0 } }), /miniBatchSize must be a positive integer/);
-  assert.throws(() => resolveSpec({ family: "qwen-7b", reward: "math", seed: -1 }), /seed must be a non-negative integer/);
+  assert.throws(() => resolveSpec({ family: "qwen-7b", reward: "math", seed: -1 }), /seed must be an integer from 0 to 9007199254740991, got -1/);
 });
 
 test("a corrupt run file is reported by name and left untouched", async () => {

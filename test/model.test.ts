@@ -1,3 +1,4 @@
+import * as crypto from "node:crypto";
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -161,12 +162,15 @@ test("checkpoints round-trip, and bad files are errors that name the file and th
   fs.writeFileSync(path.join(dir, "junk.ckpt"), "hello");
   assert.throws(() => loadCheckpoint(path.join(dir, "junk.ckpt")), /junk\.ckpt is not a checkpoint/);
   // another vocabulary
-  const text = bytes.toString("latin1");
+  // (re-sealed with a valid checksum, so the vocabulary check itself is what refuses it)
+  const text = bytes.subarray(0, bytes.length - 72).toString("latin1");
   const vocabMangled = Buffer.from(text.replace('"<pad>"', '"<PAD>"'), "latin1");
-  fs.writeFileSync(path.join(dir, "vocab.ckpt"), vocabMangled);
+  const seal = Buffer.from("SPRCKSUM" + crypto.createHash("sha256").update(vocabMangled).digest("hex"), "latin1");
+  fs.writeFileSync(path.join(dir, "vocab.ckpt"), Buffer.concat([vocabMangled, seal]));
   assert.throws(() => loadCheckpoint(path.join(dir, "vocab.ckpt")), /vocab\.ckpt was trained with another vocabulary/);
   // wrong shapes: header claims a different width
   assert.throws(() => loadCheckpoint(file, { expectConfig: { ...TINY, dModel: 32, dMlp: 64 } }), /m\.ckpt has model config/);
   assert.throws(() => loadCheckpoint(path.join(dir, "missing.ckpt")), /missing\.ckpt does not exist/);
   disposeParams(params);
+  fs.rmSync(dir, { recursive: true, force: true });
 });

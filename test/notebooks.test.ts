@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { clearedText } from "../scripts/clear-outputs";
 import { jupyterProblem } from "../scripts/jupyter";
 import { formatFailure, listNotebooks, notebooksDir, runNotebook } from "../scripts/notebooks";
@@ -19,6 +19,9 @@ process.env.SPURIOUS_NOTEBOOK_SCALE = "smoke";
 process.env.SPURIOUS_RUNS = fs.mkdtempSync(path.join(os.tmpdir(), "spurious-notebook-runs-"));
 // ... and their figures go to a temporary folder, not out/ (which holds what npm start made).
 process.env.SPURIOUS_OUT = fs.mkdtempSync(path.join(os.tmpdir(), "spurious-notebook-out-"));
+after(() => {
+  for (const dir of [process.env.SPURIOUS_RUNS!, process.env.SPURIOUS_OUT!]) fs.rmSync(dir, { recursive: true, force: true });
+});
 const notebooks = listNotebooks().filter((f) => path.basename(f).includes(filter));
 const rel = (f: string) => path.relative(process.cwd(), f);
 

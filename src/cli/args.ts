@@ -32,15 +32,18 @@ export function parseFlags(argv: readonly string[], specs: Record<string, FlagSp
     const spec = specs[name];
     if (!spec) throw new UsageError(`unknown flag --${name}; valid flags: ${Object.keys(specs).map((k) => "--" + k).join(", ")}`);
     if (spec.type === "boolean") {
-      out[name] = inline === undefined ? true : inline === "true";
+      // Only the bare flag, =true and =false: "--dry-run=yes" must not silently mean false.
+      if (inline !== undefined && inline !== "true" && inline !== "false") throw new UsageError(`flag --${name} is true or false (or bare --${name}), got "${inline}"`);
+      out[name] = inline === undefined || inline === "true";
       continue;
     }
     const value = inline ?? argv[++i];
     if (value === undefined || (inline === undefined && value.startsWith("--"))) throw new UsageError(`flag --${name} needs a value`);
     if (spec.type === "int" || spec.type === "number") {
       const n = Number(value);
-      if (value.trim() === "" || !Number.isFinite(n) || (spec.type === "int" && !Number.isInteger(n))) {
-        throw new UsageError(`flag --${name} needs ${spec.type === "int" ? "an integer" : "a number"}, got "${value}"`);
+      // An integer is plain decimal digits ("1e3" and "0x10" are not) and exact in a double.
+      if (value.trim() === "" || !Number.isFinite(n) || (spec.type === "int" && (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n)))) {
+        throw new UsageError(`flag --${name} needs ${spec.type === "int" ? "an integer" : "a number"}, got "${value}"${spec.type === "int" ? ` (decimal digits, at most ${Number.MAX_SAFE_INTEGER} in size)` : ""}`);
       }
       out[name] = n;
     } else if (spec.type === "list") {

@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import { pooledContributions, steered as steeredRuns, transitions, TRANSITIONS, type Condition } from "../analysis";
 import { baseModelReport } from "../basemodels";
+import { checkpointSha } from "../checkpoint";
 import { FAMILY_IDS, PAPER_FORCED_PYTHON } from "../families";
 import { forcedPythonRows, table1Rows } from "../figures-base";
 import { gainRows, transitionRows } from "../figures-runs";
@@ -20,6 +21,8 @@ runMain(async () => {
   const mode = notebookMode(false);
   const reports = [];
   for (const id of FAMILY_IDS) if (fs.existsSync(checkpointPath(id))) {
+    // A damaged checkpoint fails the summary (naming the file), not a quiet "no stored evaluation".
+    checkpointSha(checkpointPath(id));
     try {
       reports.push(await baseModelReport(id, { loadOnly: true }));
     } catch (e) {

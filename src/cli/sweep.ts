@@ -13,6 +13,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { readRun, resolveSpec, runName, runPath, SCALES, type Scale } from "../experiments";
+import { readJson } from "../store";
 import { checkpointPath, ROOT } from "../paths";
 import { labelsPath } from "../datasets";
 import { isPlanName, plan, PLANS, type Spec } from "../plans";
@@ -35,9 +36,12 @@ function specsFrom(arg: string, scale: Scale): Spec[] {
   if (nb) return nb.plans.flatMap((p) => plan(p, scale));
   if (arg.endsWith(".json")) {
     if (!fs.existsSync(arg)) throw new UsageError(`spec file ${arg} does not exist`);
-    const list = JSON.parse(fs.readFileSync(arg, "utf8"));
+    const list = readJson(arg, "fix the file: it must hold a JSON array of specs");
     if (!Array.isArray(list)) throw new UsageError(`${arg} must hold a JSON array of specs`);
-    return list.map((s: Spec) => ({ scale, ...s }));
+    return list.map((s: Spec, i) => {
+      if (s === null || typeof s !== "object") throw new UsageError(`${arg}: entry ${i} is ${JSON.stringify(s)}, not a spec object like {"family": "qwen-math-7b", "reward": "math"}`);
+      return { scale, ...s };
+    });
   }
   throw new UsageError(`"${arg}" is not a plan (${PLANS.join(", ")}), a plan with knobs ('gamma={"gamma":[0.7]}'), a notebook (${NOTEBOOKS.filter((n) => n.plans.length).map((n) => n.id).join(", ")}) or a .json list of specs`);
 }
@@ -70,8 +74,14 @@ runMain(async () => {
   const seen = new Set<string>();
   const jobs: { spec: Spec; name: string }[] = [];
   for (const arg of positional) for (const spec of specsFrom(arg, f.scale as Scale)) {
-    if (!fs.existsSync(checkpointPath(spec.family))) throw new Error(`family ${spec.family} has no checkpoint (${checkpointPath(spec.family)}): npm run pretrain -- --family ${spec.family}`);
-    const name = runName(resolveSpec(spec));
+    let resolved;
+    try {
+      resolved = resolveSpec(spec); // an unknown family or reward is named here, before its checkpoint is looked for
+    } catch (e) {
+      throw new Error(`${arg}: ${(e as Error).message}`);
+    }
+    if (!fs.existsSync(checkpointPath(resolved.family))) throw new Error(`family ${resolved.family} has no checkpoint (${checkpointPath(resolved.family)}): npm run pretrain -- --family ${resolved.family}`);
+    const name = runName(resolved);
     if (!seen.has(name)) {
       seen.add(name);
       jobs.push({ spec, name });
