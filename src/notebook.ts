@@ -25,7 +25,7 @@
  */
 import type { Condition } from "./analysis";
 import { showFigure, saveFigure, type Figure } from "./display";
-import { codeVersion, runOrLoad, resolveSpec, runName, runPath, readRun, type ResolvedSpec, type RunResult, type Scale } from "./experiments";
+import { codeVersion, MissingRunError, runOrLoad, resolveSpec, runName, runPath, readRun, type ResolvedSpec, type RunResult, type Scale } from "./experiments";
 import * as fs from "node:fs";
 import { plannedRuns, type PlanKnobs, type PlanName } from "./plans";
 import { findFigure } from "./registry";
@@ -87,7 +87,8 @@ export async function loadPlan(name: string, mode: Pick<NotebookMode, "scale" | 
     try {
       runs.push(await runOrLoad(spec, { loadOnly: !mode.compute, quiet: opts.quiet ?? true }));
     } catch (e) {
-      if (mode.compute || !/no stored result/.test((e as Error).message)) throw e;
+      // Only a run that is not stored is listed as missing; a corrupt file or checkpoint fails the cell.
+      if (mode.compute || !(e instanceof MissingRunError)) throw e;
       missing.push(runName(resolveSpec(spec)));
     }
   }
