@@ -95,7 +95,8 @@ export function assemble(fns: readonly WasmFunction[], minPages = 1): Uint8Array
   const types = fns.map((f) => [0x60, ...vec(new Array(f.params).fill([T_I32])), 0]);
   const imports = [[...name("env"), ...name("memory"), 0x02, 0x00, ...uleb(minPages)]];
   const funcs = fns.map((_, i) => uleb(i));
-  const exports = fns.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]);
+  // not "exports": a local of that name shadows CommonJS exports in tslab's compiled module
+  const exported = fns.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]);
   const codes = fns.map((f) => {
     const locals = vec([[...uleb(f.locals.i32), T_I32], [...uleb(f.locals.v128), T_V128]]);
     const body = [...locals, ...f.body, CTRL.end];
@@ -106,7 +107,7 @@ export function assemble(fns: readonly WasmFunction[], minPages = 1): Uint8Array
     ...section(1, vec(types)),
     ...section(2, vec(imports)),
     ...section(3, vec(funcs)),
-    ...section(7, vec(exports)),
+    ...section(7, vec(exported)),
     ...section(10, vec(codes)),
   ]);
 }
