@@ -9,6 +9,8 @@
  *               own gradient
  *   kvCache     batched, left-padded, KV-cached decoding instead of one prompt at a time with the
  *               whole sequence recomputed for every new token
+ *   attentionKernel  attention's rank-3 products through our wasm SIMD kernel (kernels/), bit-identical
+ *               to tf.matMul's scalar batched path it replaces (about 1 GFLOP/s on wasm)
  *
  * A process-wide switch rather than a parameter because it must reach every matMul inside the
  * model without changing any signature; `withImpl` restores the previous setting even on throw.
@@ -16,9 +18,10 @@
 export interface Impl {
   fastMatMul: boolean;
   kvCache: boolean;
+  attentionKernel: boolean;
 }
 
-const current: Impl = { fastMatMul: true, kvCache: true };
+const current: Impl = { fastMatMul: true, kvCache: true, attentionKernel: true };
 
 export function impl(): Readonly<Impl> {
   return current;
@@ -34,4 +37,7 @@ export function withImpl<T>(overrides: Partial<Impl>, fn: () => T): T {
   }
 }
 
-export const STRAIGHTFORWARD: Impl = { fastMatMul: false, kvCache: false };
+export const STRAIGHTFORWARD: Impl = { fastMatMul: false, kvCache: false, attentionKernel: false };
+
+/** The code as it was before the attention kernel (issue 13): the benchmark's "previous" column. */
+export const PREVIOUS: Partial<Impl> = { attentionKernel: false };

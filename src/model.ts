@@ -9,6 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { impl } from "./impl";
+import { batchMatMul } from "./kernels/batch-matmul";
 import type { Rng } from "./rng";
 
 export interface ModelConfig {
@@ -138,6 +139,11 @@ function causalMask(T: number): tf.Tensor {
   return m;
 }
 
+/** Causal masks held for the process (one per sequence length seen, at most contextLength + 1). */
+export function cachedMaskCount(): number {
+  return maskCache.size;
+}
+
 /** Embed ids (B, T) starting at position `pos0` -> (B, T, C). */
 function embed(params: Params, ids: tf.Tensor2D, pos0: number, c: ModelConfig, pads: readonly number[] | null): tf.Tensor3D {
   const [B, T] = ids.shape;
@@ -215,10 +221,10 @@ function blocks(params: Params, x: tf.Tensor3D, c: ModelConfig, cache: KVCache |
       vh = tf.concat([cache.layers[l].v, vh], 1);
     }
     if (wantCache) layers.push({ k: kh, v: vh });
-    let att = tf.matMul(splitHeads(q, B, T, c), kh, false, true).mul(1 / Math.sqrt(hd)); // (B*H, T, S)
+    let att = batchMatMul(splitHeads(q, B, T, c), kh, false, true).mul(1 / Math.sqrt(hd)); // (B*H, T, S)
     att = pads ? att.reshape([B, c.nHeads, T, S]).add(mask).reshape([B * c.nHeads, T, S]) : att.add(mask);
     att = tf.softmax(att);
-    const y = mergeHeads(tf.matMul(att, vh), B, T, c); // (B*T, C)
+    const y = mergeHeads(batchMatMul(att as tf.Tensor3D, vh), B, T, c); // (B*T, C)
     h = h.add(mm(y, p("attn.wo")).add(p("attn.bo")));
     const m = layerNorm(h, p("ln2.g"), p("ln2.b"));
     h = h.add(mm(gelu(mm(m, p("mlp.w1")).add(p("mlp.b1"))), p("mlp.w2")).add(p("mlp.b2")));

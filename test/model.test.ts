@@ -12,7 +12,7 @@ import { EOS, encode } from "../src/tokens";
 import { adamStep, initAdam, DEFAULT_ADAM, disposeAdam } from "../src/optim";
 import { loadCheckpoint, saveCheckpoint, readCheckpointHeader } from "../src/checkpoint";
 import { encodeBatch } from "../src/pretrain";
-import { STRAIGHTFORWARD, withImpl } from "../src/impl";
+import { PREVIOUS, STRAIGHTFORWARD, withImpl } from "../src/impl";
 
 before(setup);
 
@@ -70,6 +70,29 @@ test("the model's fast matMul gradient equals tf.matMul's own (loss and every pa
     assert.ok(maxAbsDiff(fast.grads[k], slow.grads[k]) / scale < 1e-4, `gradient of ${k} differs`);
   }
   assert.ok(Object.values(fast.grads).some((g) => g.some((x) => x !== 0)), "all gradients are zero");
+  ids.dispose();
+  disposeParams(params);
+});
+
+test("attention kernel on and off (impl PREVIOUS): bit-identical logits, loss, every gradient and sampled tokens", () => {
+  const params = tinyParams(12);
+  const ids = tf.tensor2d([promptIds("a:1+2=python a=1+2#3"), promptIds("b:3*3-4=3*3 is 9 so 5 ")].map((r) => r.slice(0, 20)), [2, 20], "int32");
+  const run = () => {
+    const logits = tf.tidy(() => forward(params, ids, TINY).dataSync().slice());
+    const { value, grads } = paramGrads(params, () => tokenLogProbs(params, ids, TINY).mean().neg() as tf.Scalar);
+    const out = { logits, loss: value.dataSync()[0], grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, Array.from(g.dataSync())])) };
+    tf.dispose([value, ...Object.values(grads)]);
+    const samples = sampleResponses(params, TINY, ["a:1+2=", "b:3*3-4=", "c:9-8+7*2+1="], { temperature: 1, maxNewTokens: 20, rng: makeRng(4, "attn") });
+    return { ...out, samples };
+  };
+  const fast = run();
+  const slow = withImpl(PREVIOUS, run);
+  assert.ok(Object.is(fast.loss, slow.loss), `loss ${fast.loss} vs ${slow.loss}`);
+  assert.equal(maxAbsDiff(fast.logits, slow.logits), 0);
+  assert.ok(fast.logits.every((x, i) => Object.is(x, slow.logits[i])), "logits differ in some bit");
+  for (const k of Object.keys(slow.grads)) assert.deepEqual(fast.grads[k], slow.grads[k], `gradient of ${k}`);
+  assert.deepEqual(fast.samples, slow.samples);
+  assert.ok(fast.samples.some((s) => s.tokens.length > 3), "responses too short to compare");
   ids.dispose();
   disposeParams(params);
 });

@@ -1,15 +1,21 @@
 /**
- * npm run bench [-- --json] [--repeats N] [--baseline]
+ * npm run bench [-- --json] [--repeats N] [--baseline] [--python PATH]
  * Speed of the pieces every experiment is made of, after warm-up, as medians over repeats, with
  * the backend and machine described. Timings live here, never in tests.
  *   trainStepMs        reference configuration: width 64, 2 blocks, 4 heads, MLP 256, batch 64 x 64
  *                      tokens, forward + backward + Adam
+ *   torch              the same step in PyTorch (scripts/bench_torch.py, 1 and 2 threads) when
+ *                      --python (default /usr/bin/python3) has torch; skipped with a note otherwise
  *   trainTokensPerSec  pretraining at the default configuration (response tokens per second)
  *   sampleTokensPerSec KV-cached sampling of one GRPO rollout batch (P x G at temperature 1)
  *   grpoStepSec        one full GRPO step at the default configuration
+ *   paperGrpoStepSec   one GRPO step at the paper's shape: 64 prompts x 16 samples, mini-batch 128
  *   evalTestSec        greedy evaluation of the 500 test problems
- * With --baseline, the reference step, sampling and the GRPO step are timed again on the
- * straightforward paths the speed-ups replaced (impl.ts), so the speed-up is measured, not recalled.
+ * "previous" figures time today's code with the attention kernel off (impl.ts PREVIOUS), interleaved
+ * with the current ones (A, B, A, B, ...) so that load on a shared machine hits both alike; ratios
+ * are medians of per-pair ratios, with their range. The PyTorch ratio uses 1 thread: tfjs's wasm
+ * backend runs one thread in Node. With --baseline, the reference step, sampling and the GRPO step
+ * are also timed on the straightforward paths of the earlier speed-ups (impl.ts STRAIGHTFORWARD).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -19,7 +25,7 @@ import { loadCheckpoint } from "../checkpoint";
 import { corpusBatch } from "../corpus";
 import { evaluateGreedy } from "../evaluate";
 import { FAMILIES, SIZES } from "../families";
-import { DEFAULT_GRPO, grpoStep } from "../grpo";
+import { DEFAULT_GRPO, grpoStep, resolveGrpoConfig } from "../grpo";
 import { cloneParams, disposeParams, initParams, paramGrads, tokenLogProbs, type Params } from "../model";
 import { adamStep, DEFAULT_ADAM, disposeAdam, initAdam } from "../optim";
 import { checkpointPath } from "../paths";
@@ -29,7 +35,9 @@ import { parseReward } from "../rewards";
 import { makeRng } from "../rng";
 import { sampleResponses } from "../sampling";
 import { VOCAB_SIZE } from "../tokens";
-import { STRAIGHTFORWARD, withImpl } from "../impl";
+import { PREVIOUS, STRAIGHTFORWARD, withImpl } from "../impl";
+import { KERNEL_NAME } from "../kernels/batch-matmul";
+import { TORCH_HOWTO, torchProblem, torchStep, type TorchStep } from "./bench-torch";
 import { parseFlags, runMain, UsageError } from "./args";
 
 function median(xs: number[]): number {
@@ -49,16 +57,54 @@ function time(fn: () => void, repeats: number, warmup = 1): number {
   return median(xs);
 }
 
+export interface Paired {
+  /** Median seconds of the current code and of the other variant. */
+  current: number;
+  other: number;
+  /** Median over pairs of other / current, and the smallest and largest pair's ratio. */
+  ratio: number;
+  range: [number, number];
+}
+
+/** Time `current` and `other` alternately (order flipped every pair), `repeats` pairs after a warm-up of each. */
+function timePair(current: () => void, other: () => void, repeats: number): Paired {
+  current();
+  other();
+  const a: number[] = [];
+  const b: number[] = [];
+  const once = (fn: () => void) => {
+    const t0 = process.hrtime.bigint();
+    fn();
+    return Number(process.hrtime.bigint() - t0) / 1e9;
+  };
+  for (let i = 0; i < repeats; i++) {
+    if (i % 2 === 0) {
+      a.push(once(current));
+      b.push(once(other));
+    } else {
+      b.push(once(other));
+      a.push(once(current));
+    }
+  }
+  const ratios = a.map((x, i) => b[i] / x);
+  return { current: median(a), other: median(b), ratio: median(ratios), range: [Math.min(...ratios), Math.max(...ratios)] };
+}
+
+const previous = (fn: () => void) => () => withImpl(PREVIOUS, fn);
+const fmtRatio = (p: Paired) => `${p.ratio.toFixed(2)}x (pairs ${p.range[0].toFixed(2)}-${p.range[1].toFixed(2)})`;
+
 runMain(async () => {
   const f = parseFlags(process.argv.slice(2), {
     repeats: { type: "int", help: "timed repetitions per figure", default: 5 },
     json: { type: "boolean", help: "print one JSON object as the last stdout line" },
     baseline: { type: "boolean", help: "also time the straightforward paths the speed-ups replaced (about a minute more)" },
-  }, "usage: npm run bench [-- --json] [--repeats N] [--baseline]");
+    python: { type: "string", help: "a Python with PyTorch for the reference step", default: "/usr/bin/python3" },
+  }, "usage: npm run bench [-- --json] [--repeats N] [--baseline] [--python PATH]");
   const repeats = f.repeats as number;
   if (repeats < 1) throw new UsageError("--repeats must be >= 1");
   const backend = await initBackend();
   const log = (s: string) => console.error(`[bench] ${s}`);
+  const few = Math.min(repeats, 3);
 
   // 1. reference training step (random tokens: the cost does not depend on them)
   const ref = { vocabSize: VOCAB_SIZE, contextLength: 64, dModel: 64, nLayers: 2, nHeads: 4, dMlp: 256 };
@@ -71,10 +117,21 @@ runMain(async () => {
     adamStep(refParams, grads, refOpt, DEFAULT_ADAM);
     tf.dispose([value, ...Object.values(grads)]);
   };
-  const trainStepMs = 1000 * time(refStep, repeats);
-  log(`trainStepMs ${trainStepMs.toFixed(0)}`);
-  const baseRepeats = Math.min(repeats, 3);
-  const baseTrainStepMs = f.baseline ? 1000 * withImpl(STRAIGHTFORWARD, () => time(refStep, baseRepeats)) : null;
+  const refPair = timePair(refStep, previous(refStep), repeats);
+  const trainStepMs = 1000 * refPair.current;
+  log(`trainStepMs ${trainStepMs.toFixed(0)}; previous code ${(1000 * refPair.other).toFixed(0)}: ${fmtRatio(refPair)} faster now`);
+  // PyTorch right after ours, so both see the same load.
+  const python = f.python as string;
+  const torchNote = torchProblem(python);
+  let torch: { oneThread: TorchStep; twoThreads: TorchStep; ratio: number; ratioTwoThreads: number } | null = null;
+  if (torchNote) log(`PyTorch reference skipped: ${torchNote}. ${TORCH_HOWTO}`);
+  else {
+    const oneThread = torchStep(python, VOCAB_SIZE, 1, repeats);
+    const twoThreads = torchStep(python, VOCAB_SIZE, 2, repeats);
+    torch = { oneThread, twoThreads, ratio: trainStepMs / oneThread.stepMs, ratioTwoThreads: trainStepMs / twoThreads.stepMs };
+    log(`PyTorch ${oneThread.torch}: ${oneThread.stepMs.toFixed(0)} ms (1 thread), ${twoThreads.stepMs.toFixed(0)} ms (2 threads); ours / PyTorch 1 thread = ${torch.ratio.toFixed(2)}`);
+  }
+  const baseTrainStepMs = f.baseline ? 1000 * withImpl(STRAIGHTFORWARD, () => time(refStep, few)) : null;
   if (baseTrainStepMs !== null) log(`straightforward trainStepMs ${baseTrainStepMs.toFixed(0)}`);
   // Where the time of that step goes, by kernel (tf.profile; kernel times only, no JS overhead).
   const prof = await tf.profile(() => {
@@ -84,9 +141,10 @@ runMain(async () => {
   const byKernel = new Map<string, number>();
   for (const k of prof.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
   const kernelTotal = [...byKernel.values()].reduce((a, b) => a + b, 0);
-  const attentionMs = prof.kernels.filter((k) => k.name === "BatchMatMul" && k.inputShapes[0].length === 3 && (k.inputShapes[0][0] ?? 1) > 1).reduce((a, k) => a + Number(k.kernelTimeMs), 0);
+  const isAttention = (k: (typeof prof.kernels)[number]) => k.name === KERNEL_NAME || (k.name === "BatchMatMul" && k.inputShapes[0].length === 3 && (k.inputShapes[0][0] ?? 1) > 1);
+  const attentionMs = prof.kernels.filter(isAttention).reduce((a, k) => a + Number(k.kernelTimeMs), 0);
   const kernels = [...byKernel.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([name, ms]) => ({ name, ms: Math.round(ms), share: Math.round((100 * ms) / kernelTotal) }));
-  log(`forward+backward kernels ${kernelTotal.toFixed(0)} ms, of which attention's batched matMuls ${attentionMs.toFixed(0)} ms: ${kernels.map((k) => `${k.name} ${k.share}%`).join(", ")}`);
+  log(`forward+backward kernels ${kernelTotal.toFixed(0)} ms, of which attention's batched products ${attentionMs.toFixed(0)} ms: ${kernels.map((k) => `${k.name} ${k.share}%`).join(", ")}`);
   tf.dispose(ids);
   disposeAdam(refOpt);
   disposeParams(refParams);
@@ -112,62 +170,84 @@ runMain(async () => {
   const trainTokensPerSec = tokens / preSec;
   log(`trainTokensPerSec ${trainTokensPerSec.toFixed(0)} (${(preSec * 1000).toFixed(0)} ms per batch of ${DEFAULT_PRETRAIN.batchSize})`);
 
-  // 3. sampling one rollout batch
+  // 3. sampling one rollout batch (the same stream for both variants: the same tokens, the same work)
   const prompts = getSplit("train").slice(0, DEFAULT_GRPO.promptsPerStep).flatMap((p) => Array.from({ length: DEFAULT_GRPO.samplesPerPrompt }, () => p.prompt));
   let sampled = 0;
-  let k = 0;
+  const k = 0;
   const sampleBatch = () => {
-    const s = sampleResponses(policy, config, prompts, { temperature: 1, maxNewTokens: DEFAULT_GRPO.maxResponseTokens, rng: makeRng("bench", "sample", k++) });
+    const s = sampleResponses(policy, config, prompts, { temperature: 1, maxNewTokens: DEFAULT_GRPO.maxResponseTokens, rng: makeRng("bench", "sample", k) });
     sampled = s.reduce((a, x) => a + x.tokens.length, 0);
   };
-  const sampleSec = time(sampleBatch, repeats);
-  const sampleTokensPerSec = sampled / sampleSec;
-  log(`sampleTokensPerSec ${sampleTokensPerSec.toFixed(0)} (${prompts.length} rollouts in ${sampleSec.toFixed(2)} s)`);
+  const samplePair = timePair(sampleBatch, previous(sampleBatch), repeats);
+  const sampleTokensPerSec = sampled / samplePair.current;
+  log(`sampleTokensPerSec ${sampleTokensPerSec.toFixed(0)} (${prompts.length} rollouts in ${samplePair.current.toFixed(2)} s; previous code ${samplePair.other.toFixed(2)} s: ${fmtRatio(samplePair)})`);
   let baseSampleTokensPerSec: number | null = null;
   if (f.baseline) {
-    const sec = withImpl(STRAIGHTFORWARD, () => time(sampleBatch, baseRepeats));
+    const sec = withImpl(STRAIGHTFORWARD, () => time(sampleBatch, few));
     baseSampleTokensPerSec = sampled / sec;
     log(`straightforward sampleTokensPerSec ${baseSampleTokensPerSec.toFixed(0)} (${sec.toFixed(2)} s)`);
   }
 
-  // 4. one GRPO step
+  // 4. one GRPO step at the default configuration
   const dataset = getSplit("train").map((p) => ({ problem: p, label: p.answer }));
   const ctx = { config: DEFAULT_GRPO, model: config, dataset, reward: parseReward("math"), seed: 0, rng: makeRng("bench", "grpo"), ref: null };
   let g = 0;
   const grpo = () => void grpoStep(train, opt, ctx, g++);
-  const grpoStepSec = time(grpo, Math.min(repeats, 3));
+  const grpoStepSec = time(grpo, few);
   log(`grpoStepSec ${grpoStepSec.toFixed(2)}`);
-  const baseGrpoStepSec = f.baseline ? withImpl(STRAIGHTFORWARD, () => time(grpo, baseRepeats)) : null;
+  const baseGrpoStepSec = f.baseline ? withImpl(STRAIGHTFORWARD, () => time(grpo, few)) : null;
   if (baseGrpoStepSec !== null) log(`straightforward grpoStepSec ${baseGrpoStepSec.toFixed(2)}`);
 
-  // 5. greedy evaluation of the test split
-  const evalTestSec = time(() => void evaluateGreedy(policy, config, getSplit("test")), Math.min(repeats, 3));
-  log(`evalTestSec ${evalTestSec.toFixed(2)}`);
+  // 5. one GRPO step at the paper's shape, current vs previous code on identical work: each run
+  // starts from the same weights and step index, so both sample the same rollouts.
+  const paperCtx = { ...ctx, config: resolveGrpoConfig({ promptsPerStep: 64, samplesPerPrompt: 16, miniBatchSize: 128 }), rng: makeRng("bench", "paper") };
+  let pairIndex = 0;
+  const paperStep = () => {
+    const p = cloneParams(policy, true);
+    const o = initAdam(p);
+    grpoStep(p, o, paperCtx, Math.floor(pairIndex++ / 2));
+    disposeAdam(o);
+    disposeParams(p);
+  };
+  log(`paper-shape GRPO steps (1,024 rollouts, 8 updates of 128), ${few} pairs: a few minutes...`);
+  const paperPair = timePair(paperStep, previous(paperStep), few);
+  log(`paperGrpoStepSec ${paperPair.current.toFixed(2)}; previous code ${paperPair.other.toFixed(2)}: ${fmtRatio(paperPair)} faster now`);
+
+  // 6. greedy evaluation of the test split
+  const evalTest = () => void evaluateGreedy(policy, config, getSplit("test"));
+  const evalPair = timePair(evalTest, previous(evalTest), few);
+  log(`evalTestSec ${evalPair.current.toFixed(2)}; previous code ${evalPair.other.toFixed(2)}: ${fmtRatio(evalPair)}`);
   disposeAdam(opt);
   disposeParams(train);
   disposeParams(policy);
 
   const cpus = os.cpus();
+  const pair = (p: Paired, scale = 1) => ({ current: p.current * scale, previous: p.other * scale, speedup: p.ratio, speedupRange: p.range });
   const out = {
-    trainStepMs, trainTokensPerSec, sampleTokensPerSec, grpoStepSec, evalTestSec,
-    // The same figures with both speed-ups off (impl.ts): plain tf.matMul gradients, and one prompt
-    // at a time with the whole sequence recomputed per token. Same code otherwise, same machine.
+    trainStepMs, trainTokensPerSec, sampleTokensPerSec, grpoStepSec, paperGrpoStepSec: paperPair.current, evalTestSec: evalPair.current,
+    // Today's code with the attention kernel off (impl.ts PREVIOUS), timed interleaved with the above.
+    previous: { trainStepMs: pair(refPair, 1000), sampleSec: pair(samplePair), paperGrpoStepSec: pair(paperPair), evalTestSec: pair(evalPair) },
+    torch: torch ? { version: torch.oneThread.torch, oneThreadMs: torch.oneThread.stepMs, twoThreadsMs: torch.twoThreads.stepMs, oursOverOneThread: torch.ratio, oursOverTwoThreads: torch.ratioTwoThreads } : { skipped: torchNote },
+    // The same figures with the earlier speed-ups off too (impl.ts STRAIGHTFORWARD).
     straightforward: f.baseline ? { trainStepMs: baseTrainStepMs, sampleTokensPerSec: baseSampleTokensPerSec, grpoStepSec: baseGrpoStepSec } : null,
     profile: { forwardBackwardKernelMs: Math.round(kernelTotal), attentionBatchMatMulMs: Math.round(attentionMs), topKernels: kernels },
     backend: backend.name, weights: fromCheckpoint ? ckFile : "random init (no qwen-math-7b checkpoint)",
-    machine: { cpu: cpus[0]?.model ?? "unknown", cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.arch()}` },
+    machine: { cpu: cpus[0]?.model ?? "unknown", cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.arch()}`, loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100) },
     repeats,
   };
   if (f.json) console.log(JSON.stringify(out));
   else {
-    console.log(`backend ${out.backend}; ${out.machine.cpu}, ${out.machine.cores} cores, node ${out.machine.node}`);
-    console.log(`  trainStepMs          ${trainStepMs.toFixed(0)} ms   (reference: d64, 2 blocks, 64 x 64 tokens, fwd+bwd+Adam)`);
+    console.log(`backend ${out.backend}; ${out.machine.cpu}, ${out.machine.cores} cores, node ${out.machine.node}; load average ${out.machine.loadAverage.join(" ")}`);
+    console.log(`  trainStepMs          ${trainStepMs.toFixed(0)} ms   (reference: d64, 2 blocks, 64 x 64 tokens, fwd+bwd+Adam; previous code ${fmtRatio(refPair)} slower)`);
+    if (torch) console.log(`  PyTorch ${torch.oneThread.torch}        ${torch.oneThread.stepMs.toFixed(0)} ms 1 thread, ${torch.twoThreads.stepMs.toFixed(0)} ms 2 threads; ours / PyTorch(1 thread) = ${torch.ratio.toFixed(2)}`);
+    else console.log(`  PyTorch              skipped: ${torchNote}. ${TORCH_HOWTO}`);
     console.log(`  trainTokensPerSec    ${trainTokensPerSec.toFixed(0)}`);
-    console.log(`  sampleTokensPerSec   ${sampleTokensPerSec.toFixed(0)}`);
+    console.log(`  sampleTokensPerSec   ${sampleTokensPerSec.toFixed(0)}   (previous code ${fmtRatio(samplePair)} the time)`);
     console.log(`  grpoStepSec          ${grpoStepSec.toFixed(2)} s`);
-    console.log(`  evalTestSec          ${evalTestSec.toFixed(2)} s`);
+    console.log(`  paperGrpoStepSec     ${paperPair.current.toFixed(2)} s   (1,024 rollouts, 8 updates of 128; previous code ${paperPair.other.toFixed(2)} s, ${fmtRatio(paperPair)})`);
+    console.log(`  evalTestSec          ${evalPair.current.toFixed(2)} s   (previous code ${fmtRatio(evalPair)} the time)`);
     if (f.baseline) {
-      console.log("straightforward paths (no fast matMul gradient, no KV cache / batching):");
+      console.log("straightforward paths (no fast matMul gradient, no KV cache / batching, no attention kernel):");
       console.log(`  trainStepMs          ${baseTrainStepMs!.toFixed(0)} ms   (${(baseTrainStepMs! / trainStepMs).toFixed(1)}x the optimised)`);
       console.log(`  sampleTokensPerSec   ${baseSampleTokensPerSec!.toFixed(0)}   (optimised ${(sampleTokensPerSec / baseSampleTokensPerSec!).toFixed(1)}x faster)`);
       console.log(`  grpoStepSec          ${baseGrpoStepSec!.toFixed(2)} s   (optimised ${(baseGrpoStepSec! / grpoStepSec).toFixed(1)}x faster)`);

@@ -1,0 +1,129 @@
+// Our own kernels (src/kernels): exact against tf.js's own ops, a fallback where a backend has
+// none, and memory flat over many GRPO steps on the paths that use them.
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import { setup, tinyParams, TINY, tf } from "./helpers";
+import { initBackend } from "../src/backend";
+import { batchMatMul, KERNEL_NAME } from "../src/kernels/batch-matmul";
+import { K_BLOCK } from "../src/kernels/bmm-wasm";
+import { grpoStep, resolveGrpoConfig } from "../src/grpo";
+import { withImpl } from "../src/impl";
+import { cachedMaskCount, disposeParams } from "../src/model";
+import { disposeAdam, initAdam } from "../src/optim";
+import { getSplit } from "../src/problems";
+import { parseReward } from "../src/rewards";
+import { makeRng } from "../src/rng";
+
+before(async () => {
+  await setup();
+  await initBackend({ force: "wasm", quiet: true });
+});
+
+const KERNEL_OFF = { attentionKernel: false };
+
+/** The kernel itself, bypassing batchMatMul's choice of path (it sends some shapes to tf.matMul). */
+const kernel = (a: tf.Tensor3D, b: tf.Tensor3D, transposeA = false, transposeB = false) => tf.engine().runKernel(KERNEL_NAME, { a, b }, { transposeA, transposeB }) as tf.Tensor3D;
+
+function randomTensor(shape: number[], seed: number): tf.Tensor3D {
+  const r = makeRng("kernel-test", seed);
+  return tf.tensor3d(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.normal()), shape as [number, number, number]);
+}
+
+/** Elements that differ in any bit (the sign of zero included), and the largest difference. */
+function bitDiff(x: ArrayLike<number>, y: ArrayLike<number>): { count: number; max: number } {
+  let count = 0;
+  let max = 0;
+  for (let i = 0; i < x.length; i++) {
+    if (!Object.is(x[i], y[i])) count++;
+    max = Math.max(max, Math.abs(x[i] - y[i]));
+  }
+  return { count, max };
+}
+
+test("batched matMul kernel by hand: two batches, every transpose combination", () => {
+  // A0 = [[1,2],[3,4]], B0 = [[5,6],[7,8]] -> [[19,22],[43,50]]; A1 = I, B1 = [[1,-1],[2,0.5]] -> B1
+  const a = tf.tensor3d([[[1, 2], [3, 4]], [[1, 0], [0, 1]]]);
+  const b = tf.tensor3d([[[5, 6], [7, 8]], [[1, -1], [2, 0.5]]]);
+  const want = [[[19, 22], [43, 50]], [[1, -1], [2, 0.5]]];
+  assert.deepEqual(kernel(a, b).arraySync(), want);
+  const at = a.transpose([0, 2, 1]) as tf.Tensor3D;
+  const bt = b.transpose([0, 2, 1]) as tf.Tensor3D;
+  assert.deepEqual(kernel(at, b, true, false).arraySync(), want);
+  assert.deepEqual(kernel(a, bt, false, true).arraySync(), want);
+  assert.deepEqual(kernel(at, bt, true, true).arraySync(), want);
+  assert.throws(() => kernel(a, tf.zeros([2, 3, 2]) as tf.Tensor3D), /inner sizes 2 and 3 differ/);
+  tf.dispose([a, b, at, bt]);
+});
+
+test("batched matMul kernel is bit-identical to tf.matMul on wasm: transposes, tails, blocks of 48 along K", () => {
+  // attention's shapes (63 x 16 . 16 x 63, 63 x 63 . 63 x 16, decoding's single query row), widths
+  // that are not a multiple of 4, shared sizes on both sides of the backend's 48-block, batch 1
+  const shapes: [number, number, number, number][] = [[3, 5, 7, 9], [2, 63, 16, 63], [2, 63, 63, 16], [4, 1, 16, 75], [4, 1, 75, 16], [2, 9, K_BLOCK, 8], [2, 9, K_BLOCK + 1, 6], [1, 6, 2 * K_BLOCK + 5, 3], [1, 7, 5, 4]];
+  let seed = 0;
+  for (const [batch, M, K, N] of shapes) {
+    for (const ta of [false, true]) {
+      for (const tb of [false, true]) {
+        const a = randomTensor(ta ? [batch, K, M] : [batch, M, K], seed++);
+        const b = randomTensor(tb ? [batch, N, K] : [batch, K, N], seed++);
+        const ref = tf.matMul(a, b, ta, tb);
+        // the kernel itself (not on batch 1 untransposed: tf.matMul sums that one on XNNPACK, and so does batchMatMul)
+        const outs = batch === 1 && !ta && !tb ? [batchMatMul(a, b, ta, tb)] : [kernel(a, b, ta, tb), batchMatMul(a, b, ta, tb)];
+        for (const fast of outs) {
+          assert.deepEqual(fast.shape, ref.shape);
+          const d = bitDiff(fast.dataSync(), ref.dataSync());
+          assert.equal(d.count, 0, `${batch} x (${M}x${K} . ${K}x${N}) transposeA ${ta} transposeB ${tb}: ${d.count} elements differ, max ${d.max}`);
+        }
+        tf.dispose([a, b, ref, ...outs]);
+      }
+    }
+  }
+});
+
+test("the kernel's gradient is bit-identical to tf.matMul's", () => {
+  const a = randomTensor([3, 10, 6], 100);
+  const b = randomTensor([3, 10, 6], 101);
+  const w = randomTensor([3, 10, 10], 102);
+  const grads = () => tf.grads((x: tf.Tensor, y: tf.Tensor) => batchMatMul(x as tf.Tensor3D, y as tf.Tensor3D, false, true).mul(w).sum())([a, b]);
+  const fast = grads();
+  const ref = withImpl(KERNEL_OFF, grads);
+  for (let i = 0; i < 2; i++) assert.equal(bitDiff(fast[i].dataSync(), ref[i].dataSync()).count, 0, `gradient ${i}`);
+  assert.ok(fast[0].abs().sum().dataSync()[0] > 0);
+  tf.dispose([a, b, w, ...fast, ...ref]);
+});
+
+test("a backend without the kernel falls back to tf.matMul and says why, once", async () => {
+  await initBackend({ force: "cpu", quiet: true });
+  const said: string[] = [];
+  const orig = console.error;
+  console.error = (...xs: unknown[]) => void said.push(xs.join(" "));
+  try {
+    const a = randomTensor([2, 8, 3], 7);
+    const b = randomTensor([2, 3, 5], 8);
+    const x = batchMatMul(a, b).dataSync();
+    const y = tf.matMul(a, b).dataSync();
+    assert.equal(bitDiff(x, y).count, 0);
+    batchMatMul(a, b).dispose();
+    tf.dispose([a, b]);
+  } finally {
+    console.error = orig;
+    await initBackend({ force: "wasm", quiet: true });
+  }
+  assert.equal(said.length, 1, said.join("\n"));
+  assert.match(said[0], /no SpuriousBatchMatMul kernel for the "cpu" backend.*falling back to tf\.matMul/);
+});
+
+test("100 smoke-size GRPO steps leave tf.memory().numTensors unchanged", () => {
+  const config = resolveGrpoConfig({ promptsPerStep: 2, samplesPerPrompt: 4, miniBatchSize: 4, maxResponseTokens: 12, lr: 1e-2 });
+  const dataset = getSplit("train").slice(0, 8).map((p) => ({ problem: p, label: p.answer }));
+  const ctx = { config, model: TINY, dataset, reward: parseReward("random0.5"), seed: 1, rng: makeRng(1, "memory"), ref: null };
+  const params = tinyParams(21);
+  const opt = initAdam(params);
+  // Causal masks are kept per sequence length (bounded by the context): not a leak, so not counted.
+  const live = () => tf.memory().numTensors - cachedMaskCount();
+  grpoStep(params, opt, ctx, 0);
+  const before = live();
+  for (let s = 1; s <= 100; s++) grpoStep(params, opt, ctx, s);
+  assert.equal(live(), before);
+  disposeAdam(opt);
+  disposeParams(params);
+});
