@@ -18,7 +18,7 @@ import { checkpointSha, loadCheckpoint, saveCheckpoint } from "./checkpoint";
 import { buildDataset, VARIANTS, type Variant } from "./datasets";
 import { evaluateAvgAtK, evaluateGreedy, type EvalRecord, type EvalSummary } from "./evaluate";
 import { getFamily } from "./families";
-import { grpoStep, resolveGrpoConfig, type GrpoConfig, type StepMetrics } from "./grpo";
+import { grpoStep, hashedGrpoConfig, resolveGrpoConfig, type GrpoConfig, type StepMetrics } from "./grpo";
 import { cloneParams, disposeParams, type ModelConfig, type Params } from "./model";
 import { disposeAdam, initAdam } from "./optim";
 import { checkpointPath, ROOT, runsDir } from "./paths";
@@ -143,7 +143,7 @@ export function codeVersion(): string {
 }
 
 export function runName(r: ResolvedSpec): string {
-  const hash = sha(JSON.stringify(r) + checkpointSha(checkpointPath(r.family))).slice(0, 10);
+  const hash = sha(JSON.stringify({ ...r, grpo: hashedGrpoConfig(r.grpo) }) + checkpointSha(checkpointPath(r.family))).slice(0, 10);
   return `${r.family}-${r.reward}-${r.variant}-s${r.seed}-${r.scale}-${hash}`;
 }
 
@@ -296,7 +296,7 @@ function execute(r: ResolvedSpec, name: string, file: string, opts: RunOptions):
       status: "partial", metrics: [], evals: [], records: { initial: null, final: null }, host: os.hostname(), wallSeconds: 0,
     };
   }
-  const ref = r.grpo.klCoef > 0 ? cloneParams(base.params, false) : null;
+  const ref = cloneParams(base.params, false); // the KL reference (klCoef > 0) and the start the drift diagnostics measure from
   disposeParams(base.params);
   const dataset = buildDataset(r.variant, r.family, { smoke: r.scale === "smoke" });
   if (dataset.length === 0) throw new Error(`dataset variant ${r.variant} of ${r.family} is empty`);
