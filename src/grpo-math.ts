@@ -55,7 +55,11 @@ export function k3(logp: tf.Tensor, refLogp: tf.Tensor): tf.Tensor {
 /**
  * Reduce a per-token loss (B, T) under a 0/1 mask to a scalar.
  *   seq-mean-token-mean      mean over each response's tokens, then over responses (the paper's)
- *   token-mean               sum over all tokens / number of tokens in the batch
+ *   token-mean               sum over all tokens / number of tokens in the batch. The paper's code
+ *                            (OpenRLHF with --packing_samples) packs each micro-batch of 4
+ *                            responses into one row and takes this mean per micro-batch, then
+ *                            averages micro-batches by gradient accumulation; here the group is
+ *                            the whole mini-batch.
  *   seq-mean-token-sum-norm  sum over each response's tokens / constant `norm`, then mean (Dr. GRPO)
  */
 export function aggregateLoss(tokLoss: tf.Tensor, mask: tf.Tensor, agg: LossAggregation, norm: number): tf.Scalar {
