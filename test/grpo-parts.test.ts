@@ -10,7 +10,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { setup, tinyParams, TINY, tf, maxAbsDiff } from "./helpers";
+import { conditionKey } from "../src/analysis";
 import { gridToResponseValues, packSequences } from "../src/batch";
+import type { RunResult } from "../src/experiments";
 import { loadCheckpoint, saveCheckpoint } from "../src/checkpoint";
 import { clipStats, pOldBucket } from "../src/grpo-math";
 import {
@@ -268,4 +270,11 @@ test("new knobs: validated with the knob and range named; at their defaults they
   assert.equal(JSON.stringify(hashedGrpoConfig(resolveGrpoConfig())), JSON.stringify(before));
   assert.deepEqual(hashedGrpoConfig(resolveGrpoConfig({ optimizer: "sgd" })), { ...before, optimizer: "sgd" });
   assert.deepEqual(hashedGrpoConfig(resolveGrpoConfig({ optimizer: "sgd", momentum: 0.5 })), { ...before, optimizer: "sgd", momentum: 0.5 });
+});
+
+test("a run stored before the new knobs and a new default run pool into one condition", () => {
+  const { optimizer: _o, momentum: _m, ...old } = resolveGrpoConfig();
+  const asRun = (grpo: object) => ({ spec: { family: "f", reward: "random0.5", variant: "gt", grpo } }) as unknown as RunResult;
+  assert.equal(conditionKey(asRun(resolveGrpoConfig())), conditionKey(asRun(old)));
+  assert.notEqual(conditionKey(asRun(resolveGrpoConfig({ optimizer: "sgd" }))), conditionKey(asRun(old)));
 });
