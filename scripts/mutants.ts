@@ -42,6 +42,7 @@ export const MUTATIONS: Mutation[] = [
   { name: "optimizer-step-not-restored", file: "src/checkpoint.ts", from: "optimizer = { step: header.optimizerStep, m, v };", to: "optimizer = { step: 0, m, v };", why: "a restored Adam restarts its bias correction" },
   { name: "std-biased", file: "src/grpo-math.ts", from: "/ (groupSize - 1) : 0;", to: "/ groupSize : 0;", why: "group advantages with the biased std" },
   { name: "token-mean-per-row", file: "src/grpo-math.ts", from: "return masked.sum().div(tf.maximum(mask.sum(), 1)) as tf.Scalar;", to: "return masked.sum().div(masked.size) as tf.Scalar;", why: "token-mean divides by padded positions too" },
+  { name: "token-mean-group-ignored", file: "src/grpo.ts", from: "clipCfg), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);", to: "clipCfg), pb.mask, c.lossAggregation, c.lossNorm, 0);", why: "tokenMeanGroup has no effect on the policy loss" },
   { name: "math-reward-format-only", file: "src/rewards.ts", from: "const r = bin(isCorrect(x.response, x.label));", to: "const r = bin(hasBoxed(x.response));", why: "the math reward stops checking the answer" },
   { name: "hash-keeps-default-knobs", file: "src/grpo.ts", from: "if (out[k] === v) delete out[k];", to: "if (out[k] === v && k === \"steps\") delete out[k];", why: "new knobs at their defaults rename every stored run" },
 ];

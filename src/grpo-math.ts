@@ -58,12 +58,21 @@ export function k3(logp: tf.Tensor, refLogp: tf.Tensor): tf.Tensor {
  *   token-mean               sum over all tokens / number of tokens in the batch. The paper's code
  *                            (OpenRLHF with --packing_samples) packs each micro-batch of 4
  *                            responses into one row and takes this mean per micro-batch, then
- *                            averages micro-batches by gradient accumulation; here the group is
- *                            the whole mini-batch.
+ *                            averages micro-batches by gradient accumulation. `group` = 4 does
+ *                            that (token mean within each 4 consecutive rows, mean over groups);
+ *                            0 takes the whole batch as one group.
  *   seq-mean-token-sum-norm  sum over each response's tokens / constant `norm`, then mean (Dr. GRPO)
  */
-export function aggregateLoss(tokLoss: tf.Tensor, mask: tf.Tensor, agg: LossAggregation, norm: number): tf.Scalar {
+export function aggregateLoss(tokLoss: tf.Tensor, mask: tf.Tensor, agg: LossAggregation, norm: number, group = 0): tf.Scalar {
   const masked = tokLoss.mul(mask);
+  if (agg === "token-mean" && group > 0 && group < mask.shape[0]) {
+    // The paper's packed micro-batches: a token mean within each `group` consecutive rows, then
+    // the mean over groups (what gradient accumulation over micro-batches computes).
+    const B = mask.shape[0];
+    if (B % group !== 0) throw new Error(`token-mean group ${group} does not divide the batch of ${B} rows`);
+    const byGroup = (t: tf.Tensor) => t.reshape([B / group, -1]).sum(1);
+    return byGroup(masked).div(tf.maximum(byGroup(mask), 1)).mean() as tf.Scalar;
+  }
   if (agg === "token-mean") return masked.sum().div(tf.maximum(mask.sum(), 1)) as tf.Scalar;
   const perSeq = masked.sum(1);
   if (agg === "seq-mean-token-mean") return perSeq.div(tf.maximum(mask.sum(1), 1)).mean() as tf.Scalar;

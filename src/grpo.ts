@@ -49,6 +49,11 @@ export interface GrpoConfig {
   advantage: AdvantageMode;
   /** How token losses reduce to a scalar (paper: seq-mean-token-mean). */
   lossAggregation: LossAggregation;
+  /**
+   * token-mean only: rows per token-mean group, the paper's packed micro-batch (its code: 4); the
+   * loss is the mean over groups. 0 = the whole mini-batch is one group.
+   */
+  tokenMeanGroup: number;
   /** Dr. GRPO's constant normaliser (tokens) for seq-mean-token-sum-norm; follows maxResponseTokens unless set. */
   lossNorm: number;
   /** KL weight against the frozen starting model, k3 estimator (paper: 0). */
@@ -92,6 +97,7 @@ export const DEFAULT_GRPO: GrpoConfig = {
   steps: 60,
   optimizer: "adam",
   momentum: 0,
+  tokenMeanGroup: 0,
 };
 
 /**
@@ -99,7 +105,7 @@ export const DEFAULT_GRPO: GrpoConfig = {
  * the resolved spec, so these are left out of the hash at their defaults (hashedGrpoConfig) and
  * every stored run keeps its name. A knob added later goes here too, never into the hash as is.
  */
-const LATER_KNOB_DEFAULTS: Partial<GrpoConfig> = { optimizer: "adam", momentum: 0 };
+const LATER_KNOB_DEFAULTS: Partial<GrpoConfig> = { optimizer: "adam", momentum: 0, tokenMeanGroup: 0 };
 
 /** The config as run names hash it: knobs added later are dropped where they equal their defaults. */
 export function hashedGrpoConfig(c: GrpoConfig): Partial<GrpoConfig> {
@@ -112,7 +118,7 @@ const KINDS: Record<keyof GrpoConfig, "posint" | "nonneg" | "pos" | "bool" | "un
   promptsPerStep: "posint", samplesPerPrompt: "posint", miniBatchSize: "posint", ppoEpochs: "posint",
   epsLow: "unit", epsHigh: "unit", clip: "bool", advantage: ["std", "no_std"], lossAggregation: [...LOSS_AGGREGATIONS],
   lossNorm: "pos", klCoef: "nonneg", lr: "pos", beta1: "unit", beta2: "unit", gradClip: "pos", temperature: "pos",
-  maxResponseTokens: "posint", steps: "nonneg", optimizer: [...OPTIMIZERS], momentum: "unit",
+  maxResponseTokens: "posint", steps: "nonneg", optimizer: [...OPTIMIZERS], momentum: "unit", tokenMeanGroup: "nonneg",
 };
 
 /** Defaults + overrides, validated: unknown keys and bad values are errors naming the key. */
@@ -136,10 +142,12 @@ export function resolveGrpoConfig(overrides: Partial<Record<string, unknown>> = 
       if (kind === "pos" && !(v > 0)) throw bad("> 0");
       if (kind === "nonneg" && !(v >= 0)) throw bad(">= 0");
       if (kind === "unit" && !(v >= 0 && v < 1)) throw bad("in [0, 1)");
-      if (k === "steps" && !Number.isInteger(v)) throw bad("an integer");
+      if ((k === "steps" || k === "tokenMeanGroup") && !Number.isInteger(v)) throw bad("an integer");
     }
   }
   const c = out as unknown as GrpoConfig;
+  if (c.tokenMeanGroup > 0 && c.lossAggregation !== "token-mean") throw new Error(`GRPO setting tokenMeanGroup applies to lossAggregation "token-mean" only; got tokenMeanGroup ${c.tokenMeanGroup} with "${c.lossAggregation}"`);
+  if (c.tokenMeanGroup > 0 && c.miniBatchSize % c.tokenMeanGroup !== 0) throw new Error(`GRPO setting tokenMeanGroup ${c.tokenMeanGroup} must divide miniBatchSize ${c.miniBatchSize}`);
   if (c.optimizer !== "sgd" && c.momentum !== 0) throw new Error(`GRPO setting momentum applies to optimizer "sgd" only (Adam's momentum is beta1); got momentum ${c.momentum} with optimizer "${c.optimizer}"`);
   const rollouts = c.promptsPerStep * c.samplesPerPrompt;
   if (rollouts % c.miniBatchSize !== 0) throw new Error(`miniBatchSize ${c.miniBatchSize} does not divide the rollout batch ${c.promptsPerStep} x ${c.samplesPerPrompt} = ${rollouts}`);
@@ -332,9 +340,9 @@ export function updateOnce(params: Params, opt: AdamState, ctx: GrpoContext, ro:
   const { value, grads } = paramGrads(params, () => {
     const logp = tokenLogProbs(params, pb.ids, ctx.model, c.temperature);
     logpKept = tf.keep(logp);
-    let loss = aggregateLoss(clippedTokenLoss(logp, oldT, advT, clipCfg), pb.mask, c.lossAggregation, c.lossNorm);
+    let loss = aggregateLoss(clippedTokenLoss(logp, oldT, advT, clipCfg), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
     if (ref) {
-      const kl = aggregateLoss(k3(logp, ref), pb.mask, c.lossAggregation, c.lossNorm);
+      const kl = aggregateLoss(k3(logp, ref), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
       klKept = tf.keep(kl);
       loss = loss.add(kl.mul(c.klCoef));
     }

@@ -14,7 +14,7 @@ import { conditionKey } from "../src/analysis";
 import { gridToResponseValues, packSequences } from "../src/batch";
 import type { RunResult } from "../src/experiments";
 import { loadCheckpoint, saveCheckpoint } from "../src/checkpoint";
-import { clipStats, pOldBucket } from "../src/grpo-math";
+import { aggregateLoss, clipStats, pOldBucket } from "../src/grpo-math";
 import {
   DEFAULT_GRPO, firstResponseIndex, grpoStep, hashedGrpoConfig, miniBatches, oldPolicyPass, resolveGrpoConfig, rollout, updateOnce, type GrpoContext,
 } from "../src/grpo";
@@ -265,15 +265,46 @@ test("new knobs: validated with the knob and range named; at their defaults they
   assert.throws(() => resolveGrpoConfig({ epsLow: -0.01 }), /epsLow must be in \[0, 1\)/);
   assert.equal(resolveGrpoConfig({ optimizer: "sgd", momentum: 0.9 }).momentum, 0.9);
   assert.equal(resolveGrpoConfig({ lossAggregation: "token-mean" }).lossAggregation, "token-mean");
+  assert.equal(resolveGrpoConfig({ lossAggregation: "token-mean", tokenMeanGroup: 4 }).tokenMeanGroup, 4);
+  assert.throws(() => resolveGrpoConfig({ tokenMeanGroup: 4 }), /tokenMeanGroup applies to lossAggregation "token-mean" only/);
+  assert.throws(() => resolveGrpoConfig({ lossAggregation: "token-mean", tokenMeanGroup: 3 }), /tokenMeanGroup 3 must divide miniBatchSize 16/);
+  assert.throws(() => resolveGrpoConfig({ lossAggregation: "token-mean", tokenMeanGroup: 1.5 }), /tokenMeanGroup must be an integer/);
   // The hash input of a default config is exactly the config as it was before these knobs existed.
-  const { optimizer: _o, momentum: _m, ...before } = DEFAULT_GRPO;
+  const { optimizer: _o, momentum: _m, tokenMeanGroup: _g, ...before } = DEFAULT_GRPO;
   assert.equal(JSON.stringify(hashedGrpoConfig(resolveGrpoConfig())), JSON.stringify(before));
   assert.deepEqual(hashedGrpoConfig(resolveGrpoConfig({ optimizer: "sgd" })), { ...before, optimizer: "sgd" });
   assert.deepEqual(hashedGrpoConfig(resolveGrpoConfig({ optimizer: "sgd", momentum: 0.5 })), { ...before, optimizer: "sgd", momentum: 0.5 });
 });
 
+test("token-mean in groups of rows (the paper's packed micro-batches), by hand", () => {
+  const loss = tf.tensor2d([[1, 2, 3], [4, 9, 9], [5, 5, 5], [2, 2, 2]]);
+  const mask = tf.tensor2d([[1, 1, 1], [1, 0, 0], [1, 1, 0], [0, 0, 0]]);
+  const v = (group: number) => tf.tidy(() => aggregateLoss(loss, mask, "token-mean", 1, group).dataSync()[0]);
+  close(v(2), (10 / 4 + 10 / 2) / 2); // rows 0-1: 10 over 4 tokens; rows 2-3: 10 over 2
+  close(v(0), 20 / 6);
+  close(v(4), 20 / 6); // one group is the whole batch
+  close(v(1), (6 / 3 + 4 / 1 + 10 / 2 + 0) / 4); // an empty row counts as a group with loss 0
+  assert.throws(() => v(3), /group 3 does not divide the batch of 4 rows/);
+  tf.dispose([loss, mask]);
+});
+
+test("a GRPO step uses the token-mean group: groups of 2 rows update differently from one group of 4", () => {
+  const step = (group: number) => {
+    const params = tinyParams(71);
+    const opt = initAdam(params);
+    grpoStep(params, opt, ctxFor({ lossAggregation: "token-mean", tokenMeanGroup: group, optimizer: "sgd", lr: 0.1 }), 0);
+    const w = params.wte.dataSync().slice();
+    disposeAdam(opt);
+    disposeParams(params);
+    return w;
+  };
+  const whole = step(0);
+  assert.equal(maxAbsDiff(step(4), whole), 0, "one group of the whole mini-batch is plain token-mean");
+  assert.ok(maxAbsDiff(step(2), whole) > 0);
+});
+
 test("a run stored before the new knobs and a new default run pool into one condition", () => {
-  const { optimizer: _o, momentum: _m, ...old } = resolveGrpoConfig();
+  const { optimizer: _o, momentum: _m, tokenMeanGroup: _g, ...old } = resolveGrpoConfig();
   const asRun = (grpo: object) => ({ spec: { family: "f", reward: "random0.5", variant: "gt", grpo } }) as unknown as RunResult;
   assert.equal(conditionKey(asRun(resolveGrpoConfig())), conditionKey(asRun(old)));
   assert.notEqual(conditionKey(asRun(resolveGrpoConfig({ optimizer: "sgd" }))), conditionKey(asRun(old)));
