@@ -3,6 +3,7 @@
  * transition analysis (Table 2 / Fig. 7). Pure functions over RunResult records.
  */
 import type { RunResult } from "./experiments";
+import { hashedGrpoConfig } from "./grpo";
 
 export function mean(xs: readonly number[]): number {
   if (xs.length === 0) return NaN;
@@ -27,7 +28,7 @@ export const gain = (r: RunResult) => finalAccuracy(r) - initialAccuracy(r);
 
 /** Runs of one condition (same family, reward, variant, overrides), seeds pooled. */
 export function conditionKey(r: RunResult, extra = ""): string {
-  return `${r.spec.family}|${r.spec.reward}|${r.spec.variant}|${JSON.stringify(r.spec.grpo)}${extra}`;
+  return `${r.spec.family}|${r.spec.reward}|${r.spec.variant}|${JSON.stringify(hashedGrpoConfig(r.spec.grpo))}${extra}`;
 }
 
 export interface Condition {

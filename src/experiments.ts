@@ -18,7 +18,7 @@ import { checkpointSha, loadCheckpoint, saveCheckpoint } from "./checkpoint";
 import { buildDataset, VARIANTS, type Variant } from "./datasets";
 import { evaluateAvgAtK, evaluateGreedy, type EvalRecord, type EvalSummary } from "./evaluate";
 import { getFamily } from "./families";
-import { grpoStep, resolveGrpoConfig, type GrpoConfig, type StepMetrics } from "./grpo";
+import { grpoStep, hashedGrpoConfig, resolveGrpoConfig, type GrpoConfig, type StepMetrics } from "./grpo";
 import { cloneParams, disposeParams, type ModelConfig, type Params } from "./model";
 import { disposeAdam, initAdam, type AdamState } from "./optim";
 import { checkpointPath, ROOT, runsDir, SHIPPED_RUNS } from "./paths";
@@ -146,7 +146,7 @@ export function codeVersion(): string {
 }
 
 export function runName(r: ResolvedSpec): string {
-  const hash = sha(JSON.stringify(r) + checkpointSha(checkpointPath(r.family))).slice(0, 10);
+  const hash = sha(JSON.stringify({ ...r, grpo: hashedGrpoConfig(r.grpo) }) + checkpointSha(checkpointPath(r.family))).slice(0, 10);
   return `${r.family}-${r.reward}-${r.variant}-s${r.seed}-${r.scale}-${hash}`;
 }
 
@@ -292,7 +292,8 @@ function train(r: ResolvedSpec, name: string, file: string, opts: RunOptions, he
   }
   const params = held.params;
   const opt = held.opt!;
-  const ref = r.grpo.klCoef > 0 ? (held.ref = cloneParams(base.params, false)) : null;
+  // The KL reference (klCoef > 0) and the start the drift diagnostics measure from.
+  const ref = (held.ref = cloneParams(base.params, false));
   disposeParams(base.params);
   held.base = undefined;
   const dataset = buildDataset(r.variant, r.family, { smoke: r.scale === "smoke" });

@@ -55,11 +55,24 @@ export function k3(logp: tf.Tensor, refLogp: tf.Tensor): tf.Tensor {
 /**
  * Reduce a per-token loss (B, T) under a 0/1 mask to a scalar.
  *   seq-mean-token-mean      mean over each response's tokens, then over responses (the paper's)
- *   token-mean               sum over all tokens / number of tokens in the batch
+ *   token-mean               sum over all tokens / number of tokens in the batch. The paper's code
+ *                            (OpenRLHF with --packing_samples) packs each micro-batch of 4
+ *                            responses into one row and takes this mean per micro-batch, then
+ *                            averages micro-batches by gradient accumulation. `group` = 4 does
+ *                            that (token mean within each 4 consecutive rows, mean over groups);
+ *                            0 takes the whole batch as one group.
  *   seq-mean-token-sum-norm  sum over each response's tokens / constant `norm`, then mean (Dr. GRPO)
  */
-export function aggregateLoss(tokLoss: tf.Tensor, mask: tf.Tensor, agg: LossAggregation, norm: number): tf.Scalar {
+export function aggregateLoss(tokLoss: tf.Tensor, mask: tf.Tensor, agg: LossAggregation, norm: number, group = 0): tf.Scalar {
   const masked = tokLoss.mul(mask);
+  if (agg === "token-mean" && group > 0 && group < mask.shape[0]) {
+    // The paper's packed micro-batches: a token mean within each `group` consecutive rows, then
+    // the mean over groups (what gradient accumulation over micro-batches computes).
+    const B = mask.shape[0];
+    if (B % group !== 0) throw new Error(`token-mean group ${group} does not divide the batch of ${B} rows`);
+    const byGroup = (t: tf.Tensor) => t.reshape([B / group, -1]).sum(1);
+    return byGroup(masked).div(tf.maximum(byGroup(mask), 1)).mean() as tf.Scalar;
+  }
   if (agg === "token-mean") return masked.sum().div(tf.maximum(mask.sum(), 1)) as tf.Scalar;
   const perSeq = masked.sum(1);
   if (agg === "seq-mean-token-mean") return perSeq.div(tf.maximum(mask.sum(1), 1)).mean() as tf.Scalar;
@@ -67,25 +80,54 @@ export function aggregateLoss(tokLoss: tf.Tensor, mask: tf.Tensor, agg: LossAggr
   throw new Error(`unknown loss aggregation "${agg}"; valid: ${LOSS_AGGREGATIONS.join(", ")}`);
 }
 
-export interface ClipStats {
-  /** Tokens whose ratio fell below 1 - epsLow with A < 0 (the clip stops pushing them further down). */
-  lowClipped: number;
-  /** Tokens whose ratio rose above 1 + epsHigh with A > 0 (the clip stops pushing them further up). */
-  highClipped: number;
-  tokens: number;
-  ratioSum: number;
+/** Buckets of pi_old for the clip diagnostics: bucket k holds tokens with pi_old in [k/10, (k+1)/10). */
+export const POLD_BUCKETS = 10;
+
+/** The pi_old bucket of a token from its log-probability (pi_old = 1 falls in the top bucket). */
+export function pOldBucket(oldLogp: number): number {
+  return Math.min(POLD_BUCKETS - 1, Math.max(0, Math.floor(Math.exp(oldLogp) * POLD_BUCKETS)));
 }
 
-/** Count clipped tokens on each side (plain numbers; no gradient). */
-export function clipStats(ratio: Float32Array, adv: Float32Array, mask: Float32Array, T: number, cfg: ClipConfig): ClipStats {
-  const s: ClipStats = { lowClipped: 0, highClipped: 0, tokens: 0, ratioSum: 0 };
+export interface ClipStats {
+  /** Tokens whose ratio fell below 1 - epsLow with A < 0: clipped (the clip stops pushing them further down). */
+  lowClipped: number;
+  /** Tokens whose ratio rose above 1 + epsHigh with A > 0: clipped (the clip stops pushing them further up). */
+  highClipped: number;
+  /** Ratio below 1 - epsLow with A > 0: outside the range but not clipped (the min keeps the unclipped branch). */
+  lowUnclipped: number;
+  /** Ratio above 1 + epsHigh with A < 0: outside the range, not clipped. */
+  highUnclipped: number;
+  tokens: number;
+  ratioSum: number;
+  /** Per pi_old bucket (when old log-probs are given): tokens, low-side and high-side clips. */
+  byPOld: { tokens: number[]; low: number[]; high: number[] } | null;
+}
+
+/**
+ * Count tokens outside the clip range by side and advantage sign (plain numbers; no gradient).
+ * `ratio`, `mask` and `oldLogp` are (B, T) grids flattened row by row; `adv` has one value per row.
+ */
+export function clipStats(ratio: ArrayLike<number>, adv: ArrayLike<number>, mask: ArrayLike<number>, T: number, cfg: ClipConfig, oldLogp?: ArrayLike<number>): ClipStats {
+  const zeros = () => new Array<number>(POLD_BUCKETS).fill(0);
+  const byPOld = oldLogp ? { tokens: zeros(), low: zeros(), high: zeros() } : null;
+  const s: ClipStats = { lowClipped: 0, highClipped: 0, lowUnclipped: 0, highUnclipped: 0, tokens: 0, ratioSum: 0, byPOld };
   for (let i = 0; i < ratio.length; i++) {
     if (!mask[i]) continue;
     const a = adv[Math.floor(i / T)];
+    const below = ratio[i] < 1 - cfg.epsLow;
+    const above = ratio[i] > 1 + cfg.epsHigh;
     s.tokens++;
     s.ratioSum += ratio[i];
-    if (a < 0 && ratio[i] < 1 - cfg.epsLow) s.lowClipped++;
-    if (a > 0 && ratio[i] > 1 + cfg.epsHigh) s.highClipped++;
+    if (below && a < 0) s.lowClipped++;
+    if (above && a > 0) s.highClipped++;
+    if (below && a > 0) s.lowUnclipped++;
+    if (above && a < 0) s.highUnclipped++;
+    if (byPOld) {
+      const b = pOldBucket(oldLogp![i]);
+      byPOld.tokens[b]++;
+      if (below && a < 0) byPOld.low[b]++;
+      if (above && a > 0) byPOld.high[b]++;
+    }
   }
   return s;
 }

@@ -9,6 +9,11 @@
  * clip acts. That is the mechanism the paper's explanation rests on, so every step logs how
  * often it acts and on which side.
  *
+ * A step is four small functions: `rollout` (sample, reward, advantages), `oldPolicyPass` (pi_old,
+ * entropy, p(code), the reference), `updateOnce` (one optimizer step on one mini-batch) and
+ * `stepRecord` (the step's metrics), plus `driftDiagnostics` (KL to the pre-step policy and to the
+ * start, parameter distance), which reads the model after the updates and changes nothing.
+ *
  * Simplifications, stated up front: no entropy bonus (the paper has none), no value model,
  * no dynamic sampling or over-long filtering; KL to a frozen reference is available (k3), off by
  * default as in the paper.
@@ -16,13 +21,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { packSequences, responseValuesToGrid, gridToResponseValues, type SequenceRow } from "./batch";
 import { isCodeResponse, hasBoxed, isCorrect } from "./grader";
-import { aggregateLoss, clippedTokenLoss, clipStats, groupAdvantages, k3, LOSS_AGGREGATIONS, type AdvantageMode, type LossAggregation } from "./grpo-math";
+import { aggregateLoss, clippedTokenLoss, clipStats, groupAdvantages, k3, LOSS_AGGREGATIONS, POLD_BUCKETS, type AdvantageMode, type ClipStats, type LossAggregation } from "./grpo-math";
 import { paramGrads, tokenLogProbs, tokenLogProbsAndEntropy, type ModelConfig, type Params } from "./model";
-import { adamStep, type AdamConfig, type AdamState } from "./optim";
+import { adamStep, OPTIMIZERS, sgdStep, type AdamState, type OptimizerKind } from "./optim";
 import type { Problem } from "./problems";
 import type { RewardFn } from "./rewards";
 import type { Rng } from "./rng";
-import { promptIds, sampleResponses } from "./sampling";
+import { promptIds, sampleResponses, type Sample } from "./sampling";
 import { encode } from "./tokens";
 import { CODE_OPENING } from "./traces";
 
@@ -44,6 +49,11 @@ export interface GrpoConfig {
   advantage: AdvantageMode;
   /** How token losses reduce to a scalar (paper: seq-mean-token-mean). */
   lossAggregation: LossAggregation;
+  /**
+   * token-mean only: rows per token-mean group, the paper's packed micro-batch (its code: 4); the
+   * loss is the mean over groups. 0 = the whole mini-batch is one group.
+   */
+  tokenMeanGroup: number;
   /** Dr. GRPO's constant normaliser (tokens) for seq-mean-token-sum-norm; follows maxResponseTokens unless set. */
   lossNorm: number;
   /** KL weight against the frozen starting model, k3 estimator (paper: 0). */
@@ -60,6 +70,10 @@ export interface GrpoConfig {
   maxResponseTokens: number;
   /** Rollout steps. */
   steps: number;
+  /** "adam" (the paper's) or "sgd" (the regime study's control: a signal-free update no longer has Adam's full size). */
+  optimizer: OptimizerKind;
+  /** SGD's heavy-ball momentum in [0, 1) (0 = plain SGD); Adam's momentum is beta1, so adam requires 0. */
+  momentum: number;
 }
 
 export const DEFAULT_GRPO: GrpoConfig = {
@@ -81,13 +95,30 @@ export const DEFAULT_GRPO: GrpoConfig = {
   temperature: 1.0,
   maxResponseTokens: 62,
   steps: 60,
+  optimizer: "adam",
+  momentum: 0,
+  tokenMeanGroup: 0,
 };
+
+/**
+ * Knobs added after runs were stored, at the value every earlier run had in effect. Run names hash
+ * the resolved spec, so these are left out of the hash at their defaults (hashedGrpoConfig) and
+ * every stored run keeps its name. A knob added later goes here too, never into the hash as is.
+ */
+const LATER_KNOB_DEFAULTS: Partial<GrpoConfig> = { optimizer: "adam", momentum: 0, tokenMeanGroup: 0 };
+
+/** The config as run names hash it: knobs added later are dropped where they equal their defaults. */
+export function hashedGrpoConfig(c: GrpoConfig): Partial<GrpoConfig> {
+  const out: Partial<GrpoConfig> = { ...c };
+  for (const [k, v] of Object.entries(LATER_KNOB_DEFAULTS) as [keyof GrpoConfig, unknown][]) if (out[k] === v) delete out[k];
+  return out;
+}
 
 const KINDS: Record<keyof GrpoConfig, "posint" | "nonneg" | "pos" | "bool" | "unit" | string[]> = {
   promptsPerStep: "posint", samplesPerPrompt: "posint", miniBatchSize: "posint", ppoEpochs: "posint",
-  epsLow: "unit", epsHigh: "nonneg", clip: "bool", advantage: ["std", "no_std"], lossAggregation: [...LOSS_AGGREGATIONS],
+  epsLow: "unit", epsHigh: "unit", clip: "bool", advantage: ["std", "no_std"], lossAggregation: [...LOSS_AGGREGATIONS],
   lossNorm: "pos", klCoef: "nonneg", lr: "pos", beta1: "unit", beta2: "unit", gradClip: "pos", temperature: "pos",
-  maxResponseTokens: "posint", steps: "nonneg",
+  maxResponseTokens: "posint", steps: "nonneg", optimizer: [...OPTIMIZERS], momentum: "unit", tokenMeanGroup: "nonneg",
 };
 
 /** Defaults + overrides, validated: unknown keys and bad values are errors naming the key. */
@@ -111,10 +142,13 @@ export function resolveGrpoConfig(overrides: Partial<Record<string, unknown>> = 
       if (kind === "pos" && !(v > 0)) throw bad("> 0");
       if (kind === "nonneg" && !(v >= 0)) throw bad(">= 0");
       if (kind === "unit" && !(v >= 0 && v < 1)) throw bad("in [0, 1)");
-      if (k === "steps" && !Number.isInteger(v)) throw bad("an integer");
+      if ((k === "steps" || k === "tokenMeanGroup") && !Number.isInteger(v)) throw bad("an integer");
     }
   }
   const c = out as unknown as GrpoConfig;
+  if (c.tokenMeanGroup > 0 && c.lossAggregation !== "token-mean") throw new Error(`GRPO setting tokenMeanGroup applies to lossAggregation "token-mean" only; got tokenMeanGroup ${c.tokenMeanGroup} with "${c.lossAggregation}"`);
+  if (c.tokenMeanGroup > 0 && c.miniBatchSize % c.tokenMeanGroup !== 0) throw new Error(`GRPO setting tokenMeanGroup ${c.tokenMeanGroup} must divide miniBatchSize ${c.miniBatchSize}`);
+  if (c.optimizer !== "sgd" && c.momentum !== 0) throw new Error(`GRPO setting momentum applies to optimizer "sgd" only (Adam's momentum is beta1); got momentum ${c.momentum} with optimizer "${c.optimizer}"`);
   const rollouts = c.promptsPerStep * c.samplesPerPrompt;
   if (rollouts % c.miniBatchSize !== 0) throw new Error(`miniBatchSize ${c.miniBatchSize} does not divide the rollout batch ${c.promptsPerStep} x ${c.samplesPerPrompt} = ${rollouts}`);
   return c;
@@ -130,7 +164,10 @@ export interface GrpoContext {
   /** Run seed (random rewards are seeded by it). */
   seed: string | number;
   rng: Rng;
-  /** Frozen reference for the KL term (null when klCoef = 0). */
+  /**
+   * The frozen starting model: the KL term's reference (required when klCoef > 0) and the start
+   * that klStart and paramDistance measure from. null skips those two diagnostics.
+   */
   ref: Params | null;
 }
 
@@ -146,7 +183,7 @@ export interface StepMetrics {
   /** Mean probability pi_old of the sampled tokens. */
   tokenProb: number;
   entropy: number;
-  /** Shares of response tokens clipped on the low side (rho < 1-eps, A < 0) and high side. */
+  /** Shares of response tokens clipped on the low side (rho < 1-eps, A < 0) and high side (rho > 1+eps, A > 0). */
   clipLow: number;
   clipHigh: number;
   /** The same at the first response token alone, where the reasoning mode is chosen. */
@@ -160,6 +197,19 @@ export interface StepMetrics {
   loss: number;
   kl: number;
   seconds: number;
+  // The regime study's diagnostics (absent in runs stored before they were logged). Rounded to
+  // 5 significant digits: run files stay compact and nothing downstream needs more.
+  /** Shares of response tokens outside the clip range but not clipped: rho < 1-epsLow with A > 0, rho > 1+epsHigh with A < 0. */
+  outLowPos?: number;
+  outHighNeg?: number;
+  /** Counts over the step's updates per pi_old bucket (bucket k: pi_old in [k/10, (k+1)/10)): tokens, low-side clips, high-side clips. */
+  pOldBuckets?: { tokens: number[]; low: number[]; high: number[] };
+  /** KL(pi_old || pi_after) per response token (k3 on the step's rollouts, after all the step's updates). */
+  klPrev?: number;
+  /** KL(pi_old || pi_start) per response token (k3 on the step's rollouts): how far the policy the step sampled from is from the start. */
+  klStart?: number;
+  /** L2 distance of all parameters from the start, after the step's updates. */
+  paramDistance?: number;
 }
 
 /** The prompts of a step: P distinct dataset indices (with repeats only when the dataset is smaller). */
@@ -173,13 +223,22 @@ export function stepPrompts(n: number, P: number, rng: Rng): number[] {
 }
 
 /** Index, in a packed (B, T-1) next-token grid, of row b's first response token (predicted from the prompt's last). */
-function firstResponseIndex(row: SequenceRow, b: number, T: number): number {
+export function firstResponseIndex(row: SequenceRow, b: number, T: number): number {
   return b * (T - 1) + row.prompt.length - 1;
 }
 
-/** One GRPO step in place on params/opt. Deterministic given (ctx, step). */
-export function grpoStep(params: Params, opt: AdamState, ctx: GrpoContext, step: number): StepMetrics {
-  const t0 = Date.now();
+/** A step's rollouts: who was asked, what they answered, how it was rewarded. */
+export interface Rollout {
+  step: number;
+  items: { problem: Problem; label: number }[];
+  samples: Sample[];
+  rewards: number[];
+  adv: number[];
+  rows: SequenceRow[];
+}
+
+/** Sample G responses for each of the step's P prompts, reward them, and compute group advantages. */
+export function rollout(params: Params, ctx: GrpoContext, step: number): Rollout {
   const c = ctx.config;
   const G = c.samplesPerPrompt;
   const picks = stepPrompts(ctx.dataset.length, c.promptsPerStep, ctx.rng.fork("prompts", step));
@@ -190,21 +249,44 @@ export function grpoStep(params: Params, opt: AdamState, ctx: GrpoContext, step:
   const rewards = samples.map((s, i) => ctx.reward({ response: s.text, label: items[i].label, seed: ctx.seed, step, rollout: i }).reward);
   const adv = groupAdvantages(rewards, G, c.advantage);
   const rows: SequenceRow[] = items.map((x, i) => ({ prompt: promptIds(x.problem.prompt), response: samples[i].tokens }));
+  return { step, items, samples, rewards, adv, rows };
+}
 
-  // Mini-batches of epoch 0, and pi_old (+ entropy, ref) computed with their exact shapes.
-  const order = (epoch: number) => stepPrompts(rows.length, rows.length, ctx.rng.fork("shuffle", step, epoch));
-  const nMini = rows.length / c.miniBatchSize;
-  const oldLogp: Float32Array[] = new Array(rows.length);
-  const refLogp: Float32Array[] = new Array(rows.length);
+/** The mini-batches (rollout indices) of one epoch: the rollouts shuffled by (step, epoch), cut in order. */
+export function miniBatches(ctx: GrpoContext, ro: Rollout, epoch: number): number[][] {
+  const n = ro.rows.length;
+  const order = stepPrompts(n, n, ctx.rng.fork("shuffle", ro.step, epoch));
+  const size = ctx.config.miniBatchSize;
+  return Array.from({ length: n / size }, (_, m) => order.slice(m * size, (m + 1) * size));
+}
+
+/** What the policy that sampled the step (pi_old) says about its rollouts. */
+export interface OldPass {
+  /** Per rollout: log pi_old of each response token. */
+  oldLogp: Float32Array[];
+  /** Per rollout: log-probs of the frozen reference (null without one). */
+  refLogp: Float32Array[] | null;
+  tokenProb: number;
+  entropy: number;
+  codeProb: number;
+}
+
+/**
+ * pi_old (+ entropy, p(code) and the reference), computed mini-batch by mini-batch with exactly
+ * the shapes the first update uses, so that on the first mini-batch the ratio is exactly 1.
+ */
+export function oldPolicyPass(params: Params, ctx: GrpoContext, ro: Rollout, batches: number[][]): OldPass {
+  const c = ctx.config;
+  const n = ro.rows.length;
+  const oldLogp: Float32Array[] = new Array(n);
+  const refLogp: Float32Array[] | null = ctx.ref ? new Array(n) : null;
   let entropySum = 0;
   let probSum = 0;
   let tokenCount = 0;
   let codeProbSum = 0;
   const codeToken = encode(CODE_OPENING)[0];
-  const first = order(0);
-  for (let m = 0; m < nMini; m++) {
-    const members = first.slice(m * c.miniBatchSize, (m + 1) * c.miniBatchSize);
-    const mrows = members.map((i) => rows[i]);
+  for (const members of batches) {
+    const mrows = members.map((i) => ro.rows[i]);
     const pb = packSequences(mrows);
     const [lp, ent, pp] = tf.tidy(() => {
       const r = tokenLogProbsAndEntropy(params, pb.ids, ctx.model, c.temperature, codeToken);
@@ -221,84 +303,169 @@ export function grpoStep(params: Params, opt: AdamState, ctx: GrpoContext, step:
         tokenCount++;
       }
     });
-    if (ctx.ref) {
+    if (ctx.ref && refLogp) {
       const rl = tf.tidy(() => tokenLogProbs(ctx.ref!, pb.ids, ctx.model, c.temperature).dataSync() as Float32Array);
       gridToResponseValues(mrows, pb.T, rl).forEach((v, j) => (refLogp[members[j]] = v));
     }
     tf.dispose([pb.ids, pb.mask]);
   }
+  return { oldLogp, refLogp, tokenProb: probSum / Math.max(tokenCount, 1), entropy: entropySum / Math.max(tokenCount, 1), codeProb: codeProbSum / n };
+}
 
-  const adam: AdamConfig = { lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: 1e-8, weightDecay: 0, gradClip: c.gradClip };
+/** What one update reports. */
+export interface UpdateStats {
+  clip: ClipStats;
+  /** Clip counts at the first response token only. */
+  first: ClipStats;
+  loss: number;
+  /** The KL term's value (null when klCoef = 0). */
+  kl: number | null;
+  gradNorm: number;
+}
+
+/** One optimizer step in place on one mini-batch (rollout indices `members`). */
+export function updateOnce(params: Params, opt: AdamState, ctx: GrpoContext, ro: Rollout, old: OldPass, members: number[]): UpdateStats {
+  const c = ctx.config;
   const clipCfg = { epsLow: c.epsLow, epsHigh: c.epsHigh, clip: c.clip };
-  let low = 0, high = 0, clipTokens = 0, ratioSum = 0, normSum = 0, lossSum = 0, klSum = 0, updates = 0;
-  let firstLow = 0, firstHigh = 0, firstTokens = 0;
-  for (let epoch = 0; epoch < c.ppoEpochs; epoch++) {
-    const ord = epoch === 0 ? first : order(epoch);
-    for (let m = 0; m < nMini; m++) {
-      const members = ord.slice(m * c.miniBatchSize, (m + 1) * c.miniBatchSize);
-      const mrows = members.map((i) => rows[i]);
-      const pb = packSequences(mrows);
-      const old = tf.tensor2d(responseValuesToGrid(mrows, pb.T, members.map((i) => oldLogp[i])), [mrows.length, pb.T - 1]);
-      const ref = ctx.ref ? tf.tensor2d(responseValuesToGrid(mrows, pb.T, members.map((i) => refLogp[i])), [mrows.length, pb.T - 1]) : null;
-      const advT = tf.tensor2d(members.map((i) => adv[i]), [mrows.length, 1]);
-      let logpKept: tf.Tensor | null = null;
-      let klKept: tf.Tensor | null = null;
-      const { value, grads } = paramGrads(params, () => {
-        const logp = tokenLogProbs(params, pb.ids, ctx.model, c.temperature);
-        logpKept = tf.keep(logp);
-        let loss = aggregateLoss(clippedTokenLoss(logp, old, advT, clipCfg), pb.mask, c.lossAggregation, c.lossNorm);
-        if (ref && c.klCoef > 0) {
-          const kl = aggregateLoss(k3(logp, ref), pb.mask, c.lossAggregation, c.lossNorm);
-          klKept = tf.keep(kl);
-          loss = loss.add(kl.mul(c.klCoef));
-        }
-        return loss;
-      });
-      const ratio = tf.tidy(() => tf.exp(logpKept!.sub(old)).dataSync() as Float32Array);
-      const advV = advT.dataSync() as Float32Array;
-      const st = clipStats(ratio, advV, pb.mask.dataSync() as Float32Array, pb.T - 1, clipCfg);
-      const firstMask = new Float32Array(ratio.length);
-      mrows.forEach((r, b) => (firstMask[firstResponseIndex(r, b, pb.T)] = 1));
-      const fst = clipStats(ratio, advV, firstMask, pb.T - 1, clipCfg);
-      firstLow += fst.lowClipped;
-      firstHigh += fst.highClipped;
-      firstTokens += fst.tokens;
-      low += st.lowClipped;
-      high += st.highClipped;
-      clipTokens += st.tokens;
-      ratioSum += st.ratioSum;
-      lossSum += value.dataSync()[0];
-      if (klKept) klSum += (klKept as tf.Tensor).dataSync()[0];
-      normSum += adamStep(params, grads, opt, adam);
-      updates++;
-      tf.dispose([value, ...Object.values(grads), logpKept!, ...(klKept ? [klKept] : []), old, advT, pb.ids, pb.mask, ...(ref ? [ref] : [])]);
+  const mrows = members.map((i) => ro.rows[i]);
+  const pb = packSequences(mrows);
+  const oldGrid = responseValuesToGrid(mrows, pb.T, members.map((i) => old.oldLogp[i]));
+  const oldT = tf.tensor2d(oldGrid, [mrows.length, pb.T - 1]);
+  const withKl = c.klCoef > 0;
+  if (withKl && !old.refLogp) throw new Error(`GRPO setting klCoef ${c.klCoef} > 0 needs the frozen reference model (ctx.ref)`);
+  const ref = withKl ? tf.tensor2d(responseValuesToGrid(mrows, pb.T, members.map((i) => old.refLogp![i])), [mrows.length, pb.T - 1]) : null;
+  const advT = tf.tensor2d(members.map((i) => ro.adv[i]), [mrows.length, 1]);
+  let logpKept: tf.Tensor | null = null;
+  let klKept: tf.Tensor | null = null;
+  const { value, grads } = paramGrads(params, () => {
+    const logp = tokenLogProbs(params, pb.ids, ctx.model, c.temperature);
+    logpKept = tf.keep(logp);
+    let loss = aggregateLoss(clippedTokenLoss(logp, oldT, advT, clipCfg), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
+    if (ref) {
+      const kl = aggregateLoss(k3(logp, ref), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
+      klKept = tf.keep(kl);
+      loss = loss.add(kl.mul(c.klCoef));
     }
+    return loss;
+  });
+  try {
+    const ratio = tf.tidy(() => tf.exp(logpKept!.sub(oldT)).dataSync() as Float32Array);
+    const advV = advT.dataSync() as Float32Array;
+    const clip = clipStats(ratio, advV, pb.mask.dataSync() as Float32Array, pb.T - 1, clipCfg, oldGrid);
+    const firstMask = new Float32Array(ratio.length);
+    mrows.forEach((r, b) => (firstMask[firstResponseIndex(r, b, pb.T)] = 1));
+    const first = clipStats(ratio, advV, firstMask, pb.T - 1, clipCfg);
+    const loss = value.dataSync()[0];
+    const kl = klKept ? (klKept as tf.Tensor).dataSync()[0] : null;
+    const gradNorm = c.optimizer === "sgd"
+      ? sgdStep(params, grads, opt, { lr: c.lr, momentum: c.momentum, gradClip: c.gradClip })
+      : adamStep(params, grads, opt, { lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: 1e-8, weightDecay: 0, gradClip: c.gradClip });
+    return { clip, first, loss, kl, gradNorm };
+  } finally {
+    tf.dispose([value, ...Object.values(grads), ...(logpKept ? [logpKept] : []), ...(klKept ? [klKept] : []), oldT, advT, pb.ids, pb.mask, ...(ref ? [ref] : [])]);
   }
+}
 
-  const n = samples.length;
+/** How far the step moved the policy: read-only, after the step's updates. */
+export interface Drift {
+  klPrev: number;
+  klStart: number | null;
+  paramDistance: number | null;
+}
+
+/** Mean k3 estimate of KL(p || q) over response tokens sampled from p, from per-row log-probs. */
+function meanK3(logP: readonly Float32Array[], logQ: readonly Float32Array[]): number {
+  let sum = 0;
+  let count = 0;
+  logP.forEach((lp, i) => {
+    for (let t = 0; t < lp.length; t++) {
+      const d = logQ[i][t] - lp[t];
+      sum += Math.exp(d) - d - 1;
+      count++;
+    }
+  });
+  return sum / Math.max(count, 1);
+}
+
+/**
+ * KL to the pre-step policy (pi_old, on the step's own rollouts, after all its updates), KL of
+ * pi_old to the start, and the parameters' L2 distance from the start. Reads, never writes.
+ */
+export function driftDiagnostics(params: Params, ctx: GrpoContext, ro: Rollout, old: OldPass, batches: number[][]): Drift {
+  const newLogp: Float32Array[] = new Array(ro.rows.length);
+  for (const members of batches) {
+    const mrows = members.map((i) => ro.rows[i]);
+    const pb = packSequences(mrows);
+    const lp = tf.tidy(() => tokenLogProbs(params, pb.ids, ctx.model, ctx.config.temperature).dataSync() as Float32Array);
+    gridToResponseValues(mrows, pb.T, lp).forEach((v, j) => (newLogp[members[j]] = v));
+    tf.dispose([pb.ids, pb.mask]);
+  }
+  const start = ctx.ref;
+  const paramDistance = start
+    ? tf.tidy(() => Math.sqrt(tf.addN(Object.entries(params).map(([k, p]) => tf.sum(tf.square(p.sub(start[k]))))).dataSync()[0]))
+    : null;
+  return { klPrev: meanK3(old.oldLogp, newLogp), klStart: old.refLogp ? meanK3(old.oldLogp, old.refLogp) : null, paramDistance };
+}
+
+/** 5 significant digits: enough for every diagnostic, and run files stay small. */
+const round5 = (x: number) => Number(x.toPrecision(5));
+
+/** The step's metrics from its parts. */
+export function stepRecord(ro: Rollout, old: OldPass, updates: readonly UpdateStats[], drift: Drift | null, G: number, seconds: number): StepMetrics {
+  const n = ro.samples.length;
+  const rewards = ro.rewards;
   const mean = rewards.reduce((a, b) => a + b, 0) / n;
   let zeroVar = 0;
   for (let g = 0; g < n; g += G) if (rewards.slice(g, g + G).every((r) => r === rewards[g])) zeroVar++;
-  return {
-    step,
+  const total = (f: (u: UpdateStats) => number) => updates.reduce((a, u) => a + f(u), 0);
+  const clipTokens = Math.max(total((u) => u.clip.tokens), 1);
+  const firstTokens = Math.max(total((u) => u.first.tokens), 1);
+  const nUpdates = Math.max(updates.length, 1);
+  const bucket = (f: (u: UpdateStats) => number[]) => Array.from({ length: POLD_BUCKETS }, (_, b) => total((u) => f(u)[b]));
+  const m: StepMetrics = {
+    step: ro.step,
     rewardMean: mean,
     rewardStd: Math.sqrt(rewards.reduce((a, r) => a + (r - mean) ** 2, 0) / n),
-    accuracy: items.filter((x, i) => isCorrect(samples[i].text, x.problem.answer)).length / n,
-    codeFrequency: samples.filter((s) => isCodeResponse(s.text)).length / n,
-    boxedRate: samples.filter((s) => hasBoxed(s.text)).length / n,
-    responseLength: samples.reduce((a, s) => a + s.tokens.length, 0) / n,
-    tokenProb: probSum / Math.max(tokenCount, 1),
-    entropy: entropySum / Math.max(tokenCount, 1),
-    clipLow: low / Math.max(clipTokens, 1),
-    clipHigh: high / Math.max(clipTokens, 1),
-    firstClipLow: firstLow / Math.max(firstTokens, 1),
-    firstClipHigh: firstHigh / Math.max(firstTokens, 1),
-    codeProb: codeProbSum / n,
-    ratioMean: ratioSum / Math.max(clipTokens, 1),
-    gradNorm: normSum / Math.max(updates, 1),
+    accuracy: ro.items.filter((x, i) => isCorrect(ro.samples[i].text, x.problem.answer)).length / n,
+    codeFrequency: ro.samples.filter((s) => isCodeResponse(s.text)).length / n,
+    boxedRate: ro.samples.filter((s) => hasBoxed(s.text)).length / n,
+    responseLength: ro.samples.reduce((a, s) => a + s.tokens.length, 0) / n,
+    tokenProb: old.tokenProb,
+    entropy: old.entropy,
+    clipLow: total((u) => u.clip.lowClipped) / clipTokens,
+    clipHigh: total((u) => u.clip.highClipped) / clipTokens,
+    firstClipLow: total((u) => u.first.lowClipped) / firstTokens,
+    firstClipHigh: total((u) => u.first.highClipped) / firstTokens,
+    codeProb: old.codeProb,
+    ratioMean: total((u) => u.clip.ratioSum) / clipTokens,
+    gradNorm: total((u) => u.gradNorm) / nUpdates,
     zeroVarianceGroups: zeroVar / (n / G),
-    loss: lossSum / Math.max(updates, 1),
-    kl: klSum / Math.max(updates, 1),
-    seconds: (Date.now() - t0) / 1000,
+    loss: total((u) => u.loss) / nUpdates,
+    kl: total((u) => u.kl ?? 0) / nUpdates,
+    seconds,
+    outLowPos: round5(total((u) => u.clip.lowUnclipped) / clipTokens),
+    outHighNeg: round5(total((u) => u.clip.highUnclipped) / clipTokens),
+    pOldBuckets: { tokens: bucket((u) => u.clip.byPOld!.tokens), low: bucket((u) => u.clip.byPOld!.low), high: bucket((u) => u.clip.byPOld!.high) },
   };
+  if (drift) {
+    m.klPrev = round5(drift.klPrev);
+    if (drift.klStart !== null) m.klStart = round5(drift.klStart);
+    if (drift.paramDistance !== null) m.paramDistance = round5(drift.paramDistance);
+  }
+  return m;
+}
+
+/** One GRPO step in place on params/opt. Deterministic given (ctx, step). */
+export function grpoStep(params: Params, opt: AdamState, ctx: GrpoContext, step: number): StepMetrics {
+  const t0 = Date.now();
+  const c = ctx.config;
+  const ro = rollout(params, ctx, step);
+  const first = miniBatches(ctx, ro, 0);
+  const old = oldPolicyPass(params, ctx, ro, first);
+  const updates: UpdateStats[] = [];
+  for (let epoch = 0; epoch < c.ppoEpochs; epoch++) {
+    for (const members of epoch === 0 ? first : miniBatches(ctx, ro, epoch)) updates.push(updateOnce(params, opt, ctx, ro, old, members));
+  }
+  const drift = driftDiagnostics(params, ctx, ro, old, first);
+  return stepRecord(ro, old, updates, drift, c.samplesPerPrompt, (Date.now() - t0) / 1000);
 }

@@ -1,6 +1,8 @@
 /**
  * Adam with decoupled weight decay and global gradient-norm clipping, written out because tfjs
- * core has neither AdamW nor clipping. State is explicit (moments + step), so it checkpoints.
+ * core has neither AdamW nor clipping, and SGD with (heavy-ball) momentum for the regime study.
+ * State is explicit (moments + step), so it checkpoints; SGD keeps its momentum buffer in `m` and
+ * leaves `v` at zero, so one state shape (and one checkpoint layout) serves both.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Params } from "./model";
@@ -19,6 +21,18 @@ export interface AdamConfig {
 
 export const DEFAULT_ADAM: AdamConfig = { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0, gradClip: 1.0 };
 
+export const OPTIMIZERS = ["adam", "sgd"] as const;
+export type OptimizerKind = (typeof OPTIMIZERS)[number];
+
+export interface SgdConfig {
+  lr: number;
+  /** Heavy-ball momentum in [0, 1): buf = momentum * buf + g; p -= lr * buf (PyTorch's SGD). 0 = plain SGD. */
+  momentum: number;
+  /** Clip the global gradient norm to this value; 0 or Infinity = no clipping. */
+  gradClip: number;
+}
+
+/** Optimizer state: Adam's moments and step; SGD uses `m` as its momentum buffer. */
 export interface AdamState {
   step: number;
   m: Record<string, tf.Variable>;
@@ -48,13 +62,18 @@ export function globalNorm(grads: Record<string, tf.Tensor>): number {
   });
 }
 
+/** The factor that brings a gradient of global norm `norm` down to `gradClip` (1 when within it or clipping is off). */
+function clipScale(norm: number, gradClip: number): number {
+  return gradClip > 0 && Number.isFinite(gradClip) && norm > gradClip ? gradClip / norm : 1;
+}
+
 /**
  * One Adam update in place. Returns the gradient norm before clipping.
  * `lr` overrides cfg.lr for this step (schedules). Grads are not disposed here.
  */
 export function adamStep(params: Params, grads: Record<string, tf.Tensor>, state: AdamState, cfg: AdamConfig, lr = cfg.lr): number {
   const norm = globalNorm(grads);
-  const scale = cfg.gradClip > 0 && Number.isFinite(cfg.gradClip) && norm > cfg.gradClip ? cfg.gradClip / norm : 1;
+  const scale = clipScale(norm, cfg.gradClip);
   state.step += 1;
   const bc1 = 1 - Math.pow(cfg.beta1, state.step);
   const bc2 = 1 - Math.pow(cfg.beta2, state.step);
@@ -70,6 +89,30 @@ export function adamStep(params: Params, grads: Record<string, tf.Tensor>, state
       let update = m.div(bc1).div(v.div(bc2).sqrt().add(cfg.eps)).mul(lr);
       if (cfg.weightDecay > 0 && p.rank === 2) update = update.add(p.mul(lr * cfg.weightDecay));
       p.assign(p.sub(update));
+    }
+  });
+  return norm;
+}
+
+/**
+ * One SGD update in place (momentum buffer in state.m). Returns the gradient norm before clipping.
+ * With zero-initialised state the first step's buffer is the gradient itself, as in PyTorch.
+ */
+export function sgdStep(params: Params, grads: Record<string, tf.Tensor>, state: AdamState, cfg: SgdConfig): number {
+  const norm = globalNorm(grads);
+  const scale = clipScale(norm, cfg.gradClip);
+  state.step += 1;
+  tf.tidy(() => {
+    for (const [k, p] of Object.entries(params)) {
+      const g0 = grads[k];
+      if (!g0) continue;
+      const g = scale === 1 ? g0 : g0.mul(scale);
+      let update = g;
+      if (cfg.momentum > 0) {
+        update = state.m[k].mul(cfg.momentum).add(g);
+        state.m[k].assign(update);
+      }
+      p.assign(p.sub(update.mul(cfg.lr)));
     }
   });
   return norm;

@@ -16,7 +16,7 @@
  * answers; ours have at most 62 characters, so a unit of 3 to 20 characters written 3 times in a
  * row counts (no correct trace of our world repeats itself; tested).
  */
-import { hasBoxed, parseAnswer } from "./grader";
+import { hasBoxed, isCodeResponse, isCorrect } from "./grader";
 import { makeRng } from "./rng";
 
 export interface RewardInput {
@@ -65,13 +65,13 @@ function base(name: string): RewardFn {
   const bin = (b: boolean) => (b ? 1 : 0);
   if (name === "math") {
     return (x) => {
-      const { value } = parseAnswer(x.response);
-      const r = bin(value !== null && value === x.label);
+      // The grader decides, against the dataset's label: one definition of a correct answer.
+      const r = bin(isCorrect(x.response, x.label));
       return { reward: r, parts: { math: r } };
     };
   }
   if (name === "box_only_format") return (x) => ({ reward: bin(hasBoxed(x.response)), parts: { box_only_format: bin(hasBoxed(x.response)) } });
-  if (name === "contain_python_wo_backticks") return (x) => ({ reward: bin(x.response.includes("python")), parts: { contain_python_wo_backticks: bin(x.response.includes("python")) } });
+  if (name === "contain_python_wo_backticks") return (x) => ({ reward: bin(isCodeResponse(x.response)), parts: { contain_python_wo_backticks: bin(isCodeResponse(x.response)) } });
   if (name === "no_repetition") return (x) => ({ reward: bin(!hasRepetition(x.response)), parts: { no_repetition: bin(!hasRepetition(x.response)) } });
   const m = /^random(\d+(?:\.\d+)?)$/.exec(name);
   if (m) {
