@@ -151,6 +151,30 @@ const BATCH_SHAPE: GridDef = {
 };
 const batchShape = grid(BATCH_SHAPE);
 
+/**
+ * The regime study's stage 1 (pre-registered: data/investigations/README.md, "regime"): the random
+ * reward at three learning rates with the same lr x steps budget (1e-4 x 60, 3e-5 x 200, 1e-5 x
+ * 600 at the default scale; the smoke scale shrinks the steps in proportion), each clipped,
+ * unclipped and with one update per step, paired by seed. Seeds 3-5 are added by the knob where
+ * rule B reads a cell (src/regime.ts).
+ */
+export const REGIME_LRS = [1e-4, 3e-5, 1e-5] as const;
+const lrBudget = (lr: number): GridPoint => ({
+  label: (g) => `lr ${lr} × ${Math.round((g.steps * g.lr) / lr)} steps`,
+  grpo: (g) => ({ lr, steps: Math.round((g.steps * g.lr) / lr) }),
+});
+const REGIME_LR: GridDef = {
+  about: "regime study, stage 1: random reward at lr 1e-4 x 60, 3e-5 x 200, 1e-5 x 600, clipped / unclipped / one update per step",
+  centre: { family: "qwen-math-7b", reward: "random0.5", label: (g) => `lr ${g.lr} × ${g.steps} steps` },
+  seeds: SEEDS,
+  axes: { lr: { "3e-5": lrBudget(3e-5), "1e-5": lrBudget(1e-5) } },
+  pairs: {
+    clipped: { label: "clipped", grpo: {} },
+    "no-clip": { label: "no clip", grpo: { clip: false } },
+    "one-update": { label: "one update per step", grpo: (g) => ({ miniBatchSize: g.promptsPerStep * g.samplesPerPrompt }) },
+  },
+};
+
 const rewardKnobs = (families: readonly FamilyId[]) => ({ families: familyList(families), rewards: choiceList(FIG1_IDS), seeds: seedList(SEEDS) });
 function rewardRuns(k: KnobValues<ReturnType<typeof rewardKnobs>>): PlannedRun[] {
   const out: PlannedRun[] = [];
@@ -214,6 +238,7 @@ export const PLAN_DEFS = {
   gamma,
   "clip-ablations": clipAblations,
   "batch-shape": batchShape,
+  "regime-lr": grid(REGIME_LR),
   interventions: union("python reward and no-python compounds (everything notebook 04 shows)", [pythonReward, noPython]),
   clipping: union("the γ sweep and the clip ablations", [gamma, clipAblations]),
   investigations: def({
