@@ -67,6 +67,14 @@ export const NOTEBOOKS: NotebookEntry[] = [
       ...ids("05-clipping/investigation-batch-p-code", "05-clipping/investigation-batch-clip"),
     ],
   },
+  {
+    id: "06-when-spurious-rewards-help", paper: "beyond the paper: a pre-registered regime study of random rewards (drift vs diffusion)", plans: ["regime-lr"],
+    planNote: "(question, predictions and decision rules in `data/investigations/README.md`, committed before the runs)",
+    figures: [
+      { id: "06-regime/phase-lr", readme: { image: "docs/figures/regime-phase-lr.png", alt: "Regime study: phase diagram", what: "regime study, stage 1: random reward by learning rate, with and without the clip" } },
+      ...ids("06-regime/p-code-drift", "06-regime/param-distance", "06-regime/token-prob", "06-regime/clip-buckets"),
+    ],
+  },
 ];
 
 export function findNotebook(id: string): NotebookEntry {

@@ -77,12 +77,25 @@ test("the investigations plan runs exactly the pre-registered specs, at the pape
   assert.deepEqual([g.promptsPerStep * g.samplesPerPrompt, g.miniBatchSize], [1024, 128]);
 });
 
+test("the regime study's stage 1 runs exactly the pre-registered spec list, paired by seed at the same lr x steps budget", () => {
+  const registered = JSON.parse(fs.readFileSync(path.join(ROOT, "data/investigations/regime-lr.json"), "utf8"));
+  const names = (specs: Spec[]) => specs.map((s) => runName(resolveSpec({ scale: "default", ...s }))).sort();
+  assert.deepEqual(names(plan("regime-lr")), names(registered));
+  const g = plan("regime-lr").map((s) => resolveSpec(s).grpo);
+  assert.deepEqual([...new Set(g.map((x) => x.lr * x.steps))].map((b) => b.toFixed(6)), ["0.006000"]);
+  assert.deepEqual(g.map((x) => (x.promptsPerStep * x.samplesPerPrompt) / x.miniBatchSize).filter((u) => u === 1).length, 9);
+  assert.equal(g.filter((x) => !x.clip).length, 9);
+  // the smoke scale keeps the budget's proportions in a few steps
+  assert.deepEqual([...new Set(plan("regime-lr", "smoke").map((s) => resolveSpec(s).grpo.steps))], [2, 7, 20]);
+});
+
 test("the shipped plans resolve to the same runs as before the registry (stored results stay valid)", () => {
   const names = (p: string) => new Set(plan(p).map((s) => runName(resolveSpec(s))));
   const union = new Set(["rewards", "code-reasoning", "interventions", "clipping", "investigations"].flatMap((p) => [...names(p)]));
   assert.equal(union.size, 89);
   // every plan's default runs are among them: the figures need no new run
-  for (const p of PLANS) for (const n of names(p)) assert.ok(union.has(n), `${p}: ${n}`);
+  // (the regime study's plans are new runs, pre-registered on their own: see the next test)
+  for (const p of PLANS.filter((x) => !x.startsWith("regime"))) for (const n of names(p)) assert.ok(union.has(n), `${p}: ${n}`);
   // the γ sweep reuses the clipped seed-0 run of the ablations
   assert.ok([...names("gamma")].some((n) => names("clip-ablations").has(n)));
 });
