@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { writeFileAtomic } from "./atomic";
+import { writeFileAtomic } from "./store";
 import { backendInfo, initBackend } from "./backend";
 import { checkpointSha, loadCheckpoint } from "./checkpoint";
 import { evaluateAvgAtK, evaluateGreedy, type EvalSummary } from "./evaluate";

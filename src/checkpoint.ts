@@ -15,7 +15,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs";
-import { writeFileAtomic } from "./atomic";
+import { writeFileAtomic } from "./store";
 import { paramShapes, validateModelConfig, type ModelConfig, type Params } from "./model";
 import type { AdamState } from "./optim";
 import { VOCAB, VOCAB_VERSION } from "./tokens";

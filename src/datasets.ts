@@ -10,7 +10,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { writeFileAtomic } from "./atomic";
+import { removeDebris, writeFileAtomic } from "./store";
 import { checkpointSha, loadCheckpoint } from "./checkpoint";
 import { parseAnswer } from "./grader";
 import { disposeParams } from "./model";
@@ -120,6 +120,8 @@ export function majorityLabels(checkpointName: string, opts: { quiet?: boolean }
     if (parsed.checkpointSha !== sha) throw new Error(`label file ${file} was made by another ${checkpointName} checkpoint (${parsed.checkpointSha}, now ${sha}); delete it to relabel`);
     return parsed;
   }
+  // Temporaries of a labelling killed inside its atomic write go before a new one starts.
+  removeDebris(path.dirname(file), path.basename(file));
   const records = labelProblems(checkpointName, getSplit("train"), LABEL_SAMPLES, opts.quiet ?? false);
   const out: LabelFile = { format: LABELS_FORMAT, checkpoint: checkpointName, checkpointSha: checkpointSha(checkpointPath(checkpointName)), samples: LABEL_SAMPLES, temperature: 1, records };
   writeFileAtomic(file, JSON.stringify(out));

@@ -9,7 +9,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from "./checkpoint";
+import { removeDebris } from "./store";
 import { CONTEXT_LENGTH, corpusBatch, type CorpusExample } from "./corpus";
 import type { CorpusSpec, ModelSize } from "./families";
 import { disposeParams, initParams, paramGrads, tokenLogProbs, type ModelConfig, type Params } from "./model";
@@ -90,6 +92,8 @@ export interface StageSpec {
  */
 export function runStage(spec: StageSpec): void {
   if (fs.existsSync(spec.out)) throw new Error(`${spec.out} exists; delete it to retrain`);
+  // Temporaries of a stage killed inside an atomic write (checkpoint or .partial) go first.
+  removeDebris(path.dirname(spec.out), path.basename(spec.out));
   const config = modelConfigFor(spec.size);
   const partial = `${spec.out}.partial`;
   const cfg = spec.train;

@@ -217,3 +217,19 @@ test("14.5: a smoke-scale run is refused in the shipped data/runs/, before anyth
   assert.match(r.err, /smoke-scale runs are not stored in the shipped/);
   assert.equal(fs.readdirSync(path.join(ROOT, "data", "runs")).length, shipped);
 });
+
+test("6: pretraining removes the temporaries a stage killed inside an atomic write left (checkpoint and .partial)", async () => {
+  const { runStage, DEFAULT_PRETRAIN } = await import("../src/pretrain");
+  const { BASE_CORPUS } = await import("../src/families");
+  const out = path.join(dir, "pretrain", "tiny.ckpt");
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const dead = spawnSync(process.execPath, ["-e", "0"]).pid!; // a pid that has exited
+  const debris = [`${out}.tmp-${dead}-1`, `${out}.partial.tmp-${dead}-2`];
+  for (const f of debris) fs.writeFileSync(f, "half a checkpoint");
+  const other = path.join(path.dirname(out), `other.ckpt.tmp-${dead}-3`); // another file's: not this stage's to remove
+  fs.writeFileSync(other, "x");
+  runStage({ name: "tiny", out, corpus: BASE_CORPUS, size: { dModel: 8, nLayers: 1, nHeads: 1, dMlp: 8 }, parent: null, train: { ...DEFAULT_PRETRAIN, steps: 1, batchSize: 2, warmup: 1, saveEvery: 1 } });
+  assert.ok(loadCheckpoint(out).header.name === "tiny");
+  assert.deepEqual(debris.filter((f) => fs.existsSync(f)), []);
+  assert.ok(fs.existsSync(other));
+});
