@@ -39,7 +39,7 @@ test("default GRPO steps reproduce the stored qwen-math-7b random0.5 seed-0 run 
       const want = stored.metrics[s] as unknown as Record<string, unknown>;
       for (const k of Object.keys(want) as (keyof StepMetrics)[]) {
         if (k === "seconds") continue;
-        assert.equal(m[k], want[k], `step ${s} ${k}: ${m[k]} != stored ${want[k]}`);
+        assert.deepEqual(m[k], want[k], `step ${s} ${k}: ${JSON.stringify(m[k])} != stored ${JSON.stringify(want[k])}`);
       }
     }
   } finally {
