@@ -192,13 +192,13 @@ export function decompositionRows(runs: readonly RunResult[]): Row[] {
   return [...runs].sort((a, b) => b.spec.grpo.lr - a.spec.grpo.lr || armOf(a).localeCompare(armOf(b)) || a.spec.seed - b.spec.seed).map((r) => {
     const d = decomposeRunGain(r);
     const m = r.metrics;
-    const firstLast = (f: (x: (typeof m)[number]) => number | undefined) => {
+    const firstLast = (f: (x: (typeof m)[number]) => number | undefined, digits = 3) => {
       const v = (xs: typeof m) => mean(xs.map(f).filter((x): x is number => x !== undefined));
-      return `${round(v(m.slice(0, 5)), 2)} → ${round(v(m.slice(-5)), 2)}`;
+      return `${round(v(m.slice(0, 5)), digits)} → ${round(v(m.slice(-5)), digits)}`;
     };
     return {
       cell: lrCellId(r), arm: armOf(r), seed: r.spec.seed, gain: round(d.total), "mode shift": round(d.modeShift), "within code": round(d.withinCode), "within language": round(d.withinLanguage),
-      "code %": `${round(d.codeStart)} → ${round(d.codeEnd)}`, "p(code), first 5 → last 5 steps": firstLast((x) => x.codeProb),
+      "code %": `${round(d.codeStart)} → ${round(d.codeEnd)}`, "p(code), first 5 → last 5 steps": firstLast((x) => x.codeProb, 2),
       "token prob.": firstLast((x) => x.tokenProb), entropy: firstLast((x) => x.entropy),
       "param. distance (end)": round(m[m.length - 1].paramDistance, 3),
     };
