@@ -77,13 +77,13 @@ export function grpoSettings(def: GrpoOverrides = {}, keys?: readonly (keyof Grp
     check: (v) => {
       if (v === null || typeof v !== "object" || Array.isArray(v)) fail("not an object");
       for (const k of Object.keys(v)) if (keys && !keys.includes(k as keyof GrpoConfig)) fail(`"${k}" is not one of ${keys.join(", ")}`);
-      for (const [k, x] of Object.entries(v)) {
-        try {
-          resolveGrpoConfig({ [k]: x });
-        } catch (e) {
-          // Batch sizes are checked together with the scale's preset when the specs resolve.
-          if (!/does not divide/.test((e as Error).message)) throw e;
-        }
+      // The settings together (momentum needs optimizer "sgd", tokenMeanGroup needs token-mean),
+      // so the message carries the setting's own range. Batch sizes are checked again with the
+      // scale's preset when the specs resolve.
+      try {
+        resolveGrpoConfig(v as GrpoOverrides);
+      } catch (e) {
+        if (!/does not divide/.test((e as Error).message)) throw e;
       }
       return { ...(v as GrpoOverrides) };
     },

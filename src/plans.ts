@@ -159,6 +159,8 @@ const batchShape = grid(BATCH_SHAPE);
  * rule B reads a cell (src/regime.ts).
  */
 export const REGIME_LRS = [1e-4, 3e-5, 1e-5] as const;
+/** The arms of every regime cell, as its runs are labelled ("<cell>, <arm>"): figures read these labels. */
+export const REGIME_ARMS = { clipped: "clipped", unclipped: "no clip", oneUpdate: "one update per step" } as const;
 const lrBudget = (lr: number): GridPoint => ({
   label: (g) => `lr ${lr} × ${Math.round((g.steps * g.lr) / lr)} steps`,
   grpo: (g) => ({ lr, steps: Math.round((g.steps * g.lr) / lr) }),
@@ -169,9 +171,9 @@ const REGIME_LR: GridDef = {
   seeds: SEEDS,
   axes: { lr: { "3e-5": lrBudget(3e-5), "1e-5": lrBudget(1e-5) } },
   pairs: {
-    clipped: { label: "clipped", grpo: {} },
-    "no-clip": { label: "no clip", grpo: { clip: false } },
-    "one-update": { label: "one update per step", grpo: (g) => ({ miniBatchSize: g.promptsPerStep * g.samplesPerPrompt }) },
+    clipped: { label: REGIME_ARMS.clipped, grpo: {} },
+    "no-clip": { label: REGIME_ARMS.unclipped, grpo: { clip: false } },
+    "one-update": { label: REGIME_ARMS.oneUpdate, grpo: (g) => ({ miniBatchSize: g.promptsPerStep * g.samplesPerPrompt }) },
   },
 };
 

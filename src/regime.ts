@@ -11,6 +11,7 @@
  *           6, and the paired clip effect C = G_clipped - G_unclipped is > 0 in >= 4 of 6 seed pairs.
  *           Cells are screened with 3 seeds; a clipped arm above the base in >= 2 of 3 earns seeds 3-5.
  */
+import { mean } from "./analysis";
 
 /** One run's outcome, as the rules read it. */
 export interface SeedOutcome {
@@ -37,7 +38,6 @@ export const FLAT_POINTS = 3;
 export const SCREEN_SEEDS = [0, 1, 2];
 export const CONFIRM_SEEDS = [0, 1, 2, 3, 4, 5];
 
-const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 export function isFlat(arm: readonly SeedOutcome[]): boolean {
   return arm.length > 0 && Math.abs(mean(arm.map((s) => s.gain))) <= FLAT_POINTS;

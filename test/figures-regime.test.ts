@@ -1,40 +1,64 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { resolveSpec, type RunResult } from "../src/experiments";
-import { armOf, baseAccuracy, lrCells, lrRows, phaseFigure, updatesPerStep, diffusionFigure } from "../src/figures-regime";
+import { resolveSpec, runName, type RunResult } from "../src/experiments";
+import { baseAccuracy, diffusionFigure, lrCells, lrRows, perUpdateFigure, phaseFigure, regimeRuns, ruleRows, updatesPerStep, type RegimeRun } from "../src/figures-regime";
+import { plannedRuns, REGIME_ARMS } from "../src/plans";
 
 /** A stored-run stand-in: only what the builders read. */
 function run(seed: number, overrides: Record<string, unknown>, final: number, wall = 60): RunResult {
   const spec = resolveSpec({ family: "qwen-math-7b", reward: "random0.5", seed, overrides });
   const ev = (accuracy: number) => ({ accuracy, codeFrequency: 60, accuracyCode: 60, accuracyLanguage: 30 });
-  const metrics = Array.from({ length: 3 }, (_, i) => ({ paramDistance: 0.1 * (i + 1), codeProb: 0.6, tokenProb: 0.96 }));
-  return { spec, wallSeconds: wall, evals: [{ step: 0, test: ev(51.4) }, { step: spec.grpo.steps, test: ev(final) }], metrics } as unknown as RunResult;
+  const metrics = Array.from({ length: 3 }, (_, i) => ({ paramDistance: 0.1 * (i + 1), codeProb: 0.6 + 0.1 * i, tokenProb: 0.96 }));
+  return { name: runName(spec), spec, wallSeconds: wall, evals: [{ step: 0, test: ev(51.4) }, { step: spec.grpo.steps, test: ev(final) }], metrics } as unknown as RunResult;
 }
+const C = REGIME_ARMS.clipped, U = REGIME_ARMS.unclipped, O = REGIME_ARMS.oneUpdate;
+const at = (r: RunResult, cell: string, arm: string): RegimeRun => ({ run: r, cell, arm });
 
-test("a run's arm and cell come from its spec: clip, updates per step, lr x steps", () => {
-  const clipped = run(0, {}, 40), noClip = run(0, { clip: false }, 30), one = run(0, { miniBatchSize: 128 }, 45), slow = run(1, { lr: 3e-5, steps: 200 }, 55);
-  assert.deepEqual([clipped, noClip, one].map(armOf), ["clipped", "unclipped", "one update per step"]);
-  assert.deepEqual([clipped, one].map(updatesPerStep), [8, 1]);
-  const cells = lrCells([slow, noClip, clipped, one]);
-  assert.deepEqual(cells.map((c) => c.id), ["lr 0.0001 × 60", "lr 0.00003 × 200"]); // largest lr first
+test("cells and arms are the plan's labels: regimeRuns splits them, the rules group by them", () => {
+  // Labels exactly as the plan gives them, matched by run name.
+  const planned = plannedRuns("regime-lr");
+  const label = new Map(planned.map((p) => [runName(resolveSpec(p.spec)), p.label]));
+  const rs = [run(0, {}, 40), run(0, { clip: false }, 30), run(0, { miniBatchSize: 128 }, 45), run(1, { lr: 3e-5, steps: 200 }, 55)];
+  const labelled = regimeRuns({ runs: rs, label: (c) => label.get(c.runs[0].name)! });
+  assert.deepEqual(labelled.map((r) => [r.cell, r.arm]), [["lr 0.0001 × 60 steps", C], ["lr 0.0001 × 60 steps", U], ["lr 0.0001 × 60 steps", O], ["lr 0.00003 × 200 steps", C]]);
+  assert.deepEqual(rs.map(updatesPerStep), [8, 8, 1, 8]);
+  const cells = lrCells(labelled);
+  assert.deepEqual(cells.map((c) => c.id), ["lr 0.0001 × 60 steps", "lr 0.00003 × 200 steps"]); // largest lr first
   assert.deepEqual(cells[0].clipped.map((s) => [s.seed, Math.round(s.gain * 10) / 10]), [[0, -11.4]]);
   assert.deepEqual([cells[0].unclipped.length, cells[0].oneUpdate!.length, cells[1].clipped[0].final], [1, 1, 55]);
-  assert.equal(baseAccuracy([clipped, slow]), 51.4);
+  assert.equal(baseAccuracy(labelled), 51.4);
+  assert.throws(() => regimeRuns({ runs: [rs[0]], label: () => "random (γ=0.5)" }), /not "<cell>, <arm>"/);
 });
 
 test("the table lists every arm that has runs, and the phase diagram shows every seed", () => {
-  const runs = [run(0, {}, 40), run(1, {}, 50), run(0, { clip: false }, 30)];
+  const runs = [at(run(0, {}, 40), "a", C), at(run(1, {}, 50), "a", C), at(run(0, { clip: false }, 30), "a", U)];
   const rows = lrRows(runs);
-  assert.deepEqual(rows.map((r) => [r.arm, r.seeds, r["gain (mean)"], r["above base"]]), [["clipped", 2, -6.4, "0/2"], ["unclipped", 1, -21.4, "0/1"]]);
+  assert.deepEqual(rows.map((r) => [r.arm, r.seeds, r["gain (mean)"], r["above base"]]), [[C, 2, -6.4, "0/2"], [U, 1, -21.4, "0/1"]]);
   const f = phaseFigure(runs, "t");
-  const seedPoints = f.data.filter((d) => d.mode === "markers");
-  assert.deepEqual(seedPoints.map((d) => (d.y as number[]).length), [2, 1, 0]);
-  assert.deepEqual(diffusionFigure(runs, "t").data.length, 3);
+  assert.deepEqual(f.data.filter((d) => d.mode === "markers").map((d) => (d.y as number[]).length), [2, 1, 0]);
+  assert.equal(diffusionFigure(runs, "t").data.length, 3);
+});
+
+test("pre-step metrics sit at i x updates, post-step ones at (i + 1) x updates", () => {
+  const runs = [at(run(0, {}, 40), "a", C)];
+  const before = perUpdateFigure(runs, (m) => m.codeProb, { title: "", yTitle: "", when: "before", window: 1 });
+  const after = perUpdateFigure(runs, (m) => m.paramDistance, { title: "", yTitle: "", when: "after", window: 1 });
+  assert.deepEqual(before.data[0].x, [0, 8, 16]);
+  assert.deepEqual(after.data[0].x, [8, 16, 24]);
+});
+
+test("rule A is not applied before every pre-registered lr has seeds 0-2 in both arms; rule B is a screen on stage 1", () => {
+  const cell = "lr 0.0001 × 60 steps";
+  const runs = [0, 1, 2].flatMap((s) => [at(run(s, {}, 40), cell, C), at(run(s, { clip: false }, 30), cell, U), at(run(s, { miniBatchSize: 128 }, 45), cell, O)]);
+  const r = ruleRows(runs);
+  assert.match(r.ruleA, /not applicable yet: lr 0.00003, 0.00001 lack seeds 0-2/);
+  assert.match(r.ruleB, /^stage-1 screen \(rule B is applied once stage 2 is complete\)/);
+  assert.equal(r.rows[0].status, "fails");
 });
 
 test("runs from different checkpoints are not one grid", () => {
   const a = run(0, {}, 40);
   const b = run(1, {}, 40);
   (b.evals[0].test as { accuracy: number }).accuracy = 40;
-  assert.throws(() => baseAccuracy([a, b]), /start from different accuracies/);
+  assert.throws(() => baseAccuracy([at(a, "x", C), at(b, "x", C)]), /start from different accuracies/);
 });

@@ -140,3 +140,11 @@ test("notebook mode: stored by default, recompute on request, smoke only with a 
     else process.env.SPURIOUS_RUNS = saved.runs;
   }
 });
+
+test("a cell's GRPO knobs are validated together: settings that need each other are accepted, a lone one is named", () => {
+  const sgd = plannedRuns("regime-lr", "default", { grpo: { optimizer: "sgd", momentum: 0.9, lr: 0.1 } });
+  assert.ok(sgd.every((p) => resolveSpec(p.spec).grpo.optimizer === "sgd"));
+  assert.equal(plannedRuns("regime-lr", "default", { grpo: { lossAggregation: "token-mean", tokenMeanGroup: 4 } }).length, 27);
+  assert.throws(() => plannedRuns("regime-lr", "default", { grpo: { momentum: 0.9 } }), /knob "grpo".*momentum applies to optimizer "sgd" only/);
+  assert.throws(() => plannedRuns("regime-lr", "default", { grpo: { epsHigh: 1.5 } }), /epsHigh must be in \[0, 1\)/);
+});
