@@ -272,10 +272,6 @@ export interface OldPass {
 }
 
 /**
- * pi_old (+ entropy, p(code) and the reference), computed mini-batch by mini-batch with exactly
- * the shapes the first update uses, so that on the first mini-batch the ratio is exactly 1.
- */
-/**
  * Rollouts the drift diagnostics read each step: the step's first mini-batches (a random subset,
  * since mini-batches are shuffled) until at least this many. The KL estimates need two extra forward
  * passes; on every rollout they cost about 30% of a default step, on this subset 4-8x less, and a
@@ -294,6 +290,10 @@ export function diagnosticBatches(batches: readonly number[][]): number[][] {
   return out;
 }
 
+/**
+ * pi_old (+ entropy, p(code) and the reference), computed mini-batch by mini-batch with exactly
+ * the shapes the first update uses, so that on the first mini-batch the ratio is exactly 1.
+ */
 export function oldPolicyPass(params: Params, ctx: GrpoContext, ro: Rollout, batches: number[][]): OldPass {
   const c = ctx.config;
   const n = ro.rows.length;
@@ -309,26 +309,29 @@ export function oldPolicyPass(params: Params, ctx: GrpoContext, ro: Rollout, bat
   for (const [bi, members] of batches.entries()) {
     const mrows = members.map((i) => ro.rows[i]);
     const pb = packSequences(mrows);
-    const [lp, ent, pp] = tf.tidy(() => {
-      const r = tokenLogProbsAndEntropy(params, pb.ids, ctx.model, c.temperature, codeToken);
-      return [r.logp.dataSync() as Float32Array, r.entropy.dataSync() as Float32Array, r.probeProb.dataSync() as Float32Array];
-    });
-    mrows.forEach((r, b) => (codeProbSum += pp[firstResponseIndex(r, b, pb.T)]));
-    const lpRows = gridToResponseValues(mrows, pb.T, lp);
-    const entRows = gridToResponseValues(mrows, pb.T, ent);
-    members.forEach((i, j) => {
-      oldLogp[i] = lpRows[j];
-      for (let t = 0; t < lpRows[j].length; t++) {
-        probSum += Math.exp(lpRows[j][t]);
-        entropySum += entRows[j][t];
-        tokenCount++;
+    try {
+      const [lp, ent, pp] = tf.tidy(() => {
+        const r = tokenLogProbsAndEntropy(params, pb.ids, ctx.model, c.temperature, codeToken);
+        return [r.logp.dataSync() as Float32Array, r.entropy.dataSync() as Float32Array, r.probeProb.dataSync() as Float32Array];
+      });
+      mrows.forEach((r, b) => (codeProbSum += pp[firstResponseIndex(r, b, pb.T)]));
+      const lpRows = gridToResponseValues(mrows, pb.T, lp);
+      const entRows = gridToResponseValues(mrows, pb.T, ent);
+      members.forEach((i, j) => {
+        oldLogp[i] = lpRows[j];
+        for (let t = 0; t < lpRows[j].length; t++) {
+          probSum += Math.exp(lpRows[j][t]);
+          entropySum += entRows[j][t];
+          tokenCount++;
+        }
+      });
+      if (ctx.ref && refLogp && bi < refBatches) {
+        const rl = tf.tidy(() => tokenLogProbs(ctx.ref!, pb.ids, ctx.model, c.temperature).dataSync() as Float32Array);
+        gridToResponseValues(mrows, pb.T, rl).forEach((v, j) => (refLogp[members[j]] = v));
       }
-    });
-    if (ctx.ref && refLogp && bi < refBatches) {
-      const rl = tf.tidy(() => tokenLogProbs(ctx.ref!, pb.ids, ctx.model, c.temperature).dataSync() as Float32Array);
-      gridToResponseValues(mrows, pb.T, rl).forEach((v, j) => (refLogp[members[j]] = v));
+    } finally {
+      tf.dispose([pb.ids, pb.mask]);
     }
-    tf.dispose([pb.ids, pb.mask]);
   }
   return { oldLogp, refLogp, tokenProb: probSum / Math.max(tokenCount, 1), entropy: entropySum / Math.max(tokenCount, 1), codeProb: codeProbSum / n };
 }
@@ -349,27 +352,35 @@ export function updateOnce(params: Params, opt: AdamState, ctx: GrpoContext, ro:
   const c = ctx.config;
   const clipCfg = { epsLow: c.epsLow, epsHigh: c.epsHigh, clip: c.clip };
   const mrows = members.map((i) => ro.rows[i]);
-  const pb = packSequences(mrows);
-  const oldGrid = responseValuesToGrid(mrows, pb.T, members.map((i) => old.oldLogp[i]));
-  const oldT = tf.tensor2d(oldGrid, [mrows.length, pb.T - 1]);
   const withKl = c.klCoef > 0;
   if (withKl && !old.refLogp) throw new Error(`GRPO setting klCoef ${c.klCoef} > 0 needs the frozen reference model (ctx.ref)`);
-  const ref = withKl ? tf.tensor2d(responseValuesToGrid(mrows, pb.T, members.map((i) => old.refLogp![i])), [mrows.length, pb.T - 1]) : null;
-  const advT = tf.tensor2d(members.map((i) => ro.adv[i]), [mrows.length, 1]);
-  let logpKept: tf.Tensor | null = null;
-  let klKept: tf.Tensor | null = null;
-  const { value, grads } = paramGrads(params, () => {
-    const logp = tokenLogProbs(params, pb.ids, ctx.model, c.temperature);
-    logpKept = tf.keep(logp);
-    let loss = aggregateLoss(clippedTokenLoss(logp, oldT, advT, clipCfg), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
-    if (ref) {
-      const kl = aggregateLoss(k3(logp, ref), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
-      klKept = tf.keep(kl);
-      loss = loss.add(kl.mul(c.klCoef));
-    }
-    return loss;
-  });
+  const pb = packSequences(mrows);
+  // Every tensor of the update is released in the finally below, whatever throws.
+  const held: tf.Tensor[] = [pb.ids, pb.mask];
   try {
+    const oldGrid = responseValuesToGrid(mrows, pb.T, members.map((i) => old.oldLogp[i]));
+    const oldT = tf.tensor2d(oldGrid, [mrows.length, pb.T - 1]);
+    held.push(oldT);
+    const ref = withKl ? tf.tensor2d(responseValuesToGrid(mrows, pb.T, members.map((i) => old.refLogp![i])), [mrows.length, pb.T - 1]) : null;
+    if (ref) held.push(ref);
+    const advT = tf.tensor2d(members.map((i) => ro.adv[i]), [mrows.length, 1]);
+    held.push(advT);
+    let logpKept: tf.Tensor | null = null;
+    let klKept: tf.Tensor | null = null;
+    const { value, grads } = paramGrads(params, () => {
+      const logp = tokenLogProbs(params, pb.ids, ctx.model, c.temperature);
+      logpKept = tf.keep(logp);
+      held.push(logpKept);
+      let loss = aggregateLoss(clippedTokenLoss(logp, oldT, advT, clipCfg), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
+      if (ref) {
+        const kl = aggregateLoss(k3(logp, ref), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
+        klKept = tf.keep(kl);
+        held.push(klKept);
+        loss = loss.add(kl.mul(c.klCoef));
+      }
+      return loss;
+    });
+    held.push(value, ...Object.values(grads));
     const ratio = tf.tidy(() => tf.exp(logpKept!.sub(oldT)).dataSync() as Float32Array);
     const advV = advT.dataSync() as Float32Array;
     const clip = clipStats(ratio, advV, pb.mask.dataSync() as Float32Array, pb.T - 1, clipCfg, oldGrid);
@@ -383,7 +394,7 @@ export function updateOnce(params: Params, opt: AdamState, ctx: GrpoContext, ro:
       : adamStep(params, grads, opt, { lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: 1e-8, weightDecay: 0, gradClip: c.gradClip });
     return { clip, first, loss, kl, gradNorm };
   } finally {
-    tf.dispose([value, ...Object.values(grads), ...(logpKept ? [logpKept] : []), ...(klKept ? [klKept] : []), oldT, advT, pb.ids, pb.mask, ...(ref ? [ref] : [])]);
+    tf.dispose(held);
   }
 }
 
@@ -419,9 +430,12 @@ export function driftDiagnostics(params: Params, ctx: GrpoContext, ro: Rollout, 
     rows.push(...members);
     const mrows = members.map((i) => ro.rows[i]);
     const pb = packSequences(mrows);
-    const lp = tf.tidy(() => tokenLogProbs(params, pb.ids, ctx.model, ctx.config.temperature).dataSync() as Float32Array);
-    gridToResponseValues(mrows, pb.T, lp).forEach((v, j) => (newLogp[members[j]] = v));
-    tf.dispose([pb.ids, pb.mask]);
+    try {
+      const lp = tf.tidy(() => tokenLogProbs(params, pb.ids, ctx.model, ctx.config.temperature).dataSync() as Float32Array);
+      gridToResponseValues(mrows, pb.T, lp).forEach((v, j) => (newLogp[members[j]] = v));
+    } finally {
+      tf.dispose([pb.ids, pb.mask]);
+    }
   }
   const start = ctx.ref;
   const paramDistance = start

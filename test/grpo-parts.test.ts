@@ -309,3 +309,19 @@ test("a run stored before the new knobs and a new default run pool into one cond
   assert.equal(conditionKey(asRun(resolveGrpoConfig())), conditionKey(asRun(old)));
   assert.notEqual(conditionKey(asRun(resolveGrpoConfig({ optimizer: "sgd" }))), conditionKey(asRun(old)));
 });
+
+test("an update that throws midway releases every tensor it made (issue 14: every exit path)", () => {
+  const params = tinyParams(31);
+  const opt = initAdam(params);
+  const ctx = ctxFor({});
+  const ro = rollout(params, ctx, 0);
+  const batches = miniBatches(ctx, ro, 0);
+  const old = oldPolicyPass(params, ctx, ro, batches);
+  // A pi_old row missing for one member: the update fails after packing its batch.
+  const broken = { ...old, oldLogp: old.oldLogp.map((v, i) => (i === batches[0][1] ? (undefined as unknown as Float32Array) : v)) };
+  const before = tf.memory().numTensors;
+  assert.throws(() => updateOnce(params, opt, ctx, ro, broken, batches[0]));
+  assert.equal(tf.memory().numTensors, before);
+  disposeAdam(opt);
+  disposeParams(params);
+});
