@@ -6,7 +6,9 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { MANIFEST, prepareOutFolder, writeManifest } from "../scripts/out-folder";
+import { MANIFEST, plannedFiles, prepareOutFolder, writeManifest } from "../scripts/out-folder";
+import { listNotebooks } from "../scripts/notebooks";
+import { allFigures } from "../src/registry";
 import { parseFlags } from "../src/cli/args";
 import { resolveSpec, runName } from "../src/experiments";
 import { ROOT } from "../src/paths";
@@ -109,6 +111,40 @@ test("1: the output folder loses only what npm start listed; a folder that is no
   assert.match(r.stderr, /refusing to write into .*thesis/);
   assert.deepEqual(fs.readdirSync(foreign), ["chapter1.tex"]);
   assert.equal(fs.readFileSync(path.join(foreign, "chapter1.tex"), "utf8"), "precious");
+});
+
+test("1: a start killed midway leaves a manifest that already lists what it wrote, so the next start clears it", () => {
+  const out = path.join(dir, "killed-out");
+  const manifest = () => JSON.parse(fs.readFileSync(path.join(out, MANIFEST), "utf8")).files;
+  // before any notebook runs, the manifest lists every planned file
+  prepareOutFolder(out, false, ["index.html", "fig/a.html", "fig/a.png"]);
+  assert.deepEqual(manifest(), ["fig/a.html", "fig/a.png", "index.html"]);
+  fs.mkdirSync(path.join(out, "fig"));
+  fs.writeFileSync(path.join(out, "fig", "a.html"), "stale figure");
+  fs.writeFileSync(path.join(out, "index.html"), "i");
+  // ... killed here (no final writeManifest); the user then adds a file of their own
+  fs.writeFileSync(path.join(out, "notes.txt"), "mine");
+  // figure a is renamed away: the next start no longer plans it, yet clears it
+  const p = prepareOutFolder(out, false, ["index.html"]);
+  assert.deepEqual(p.removed.sort(), ["fig/a.html", "index.html"]);
+  assert.deepEqual(fs.readdirSync(out).sort(), [MANIFEST, "notes.txt"]);
+  assert.deepEqual([...p.foreign], ["notes.txt"]);
+  // what the last start listed stays listed until a start finishes and records what it wrote
+  assert.deepEqual(manifest(), ["fig/a.html", "fig/a.png", "index.html"]);
+  writeManifest(out, p.foreign);
+  assert.deepEqual(manifest(), []);
+  // a manifest write cut short by a kill leaves a temporary, which the next start removes
+  const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
+  fs.writeFileSync(path.join(out, `${MANIFEST}.tmp-${dead}-1`), "{");
+  assert.deepEqual([...prepareOutFolder(out, false).foreign], ["notes.txt"]);
+  assert.deepEqual(fs.readdirSync(out).sort(), [MANIFEST, "notes.txt"]);
+});
+
+test("1: a start plans its reports, index, plotly.js, every registered figure and the notebooks' saved tables", () => {
+  const planned = plannedFiles(listNotebooks());
+  for (const f of ["index.html", "plotly.js", "00-environment.html", "00-environment/random-walk.html", "00-environment/random-walk.png", "00-environment/random-walk.csv", "02-rewards/gains.csv"]) assert.ok(planned.includes(f), f);
+  for (const f of allFigures()) assert.ok(planned.includes(`${f.id}.html`) && planned.includes(`${f.id}.png`), f.id);
+  assert.ok(planned.every((f) => !path.isAbsolute(f) && !f.startsWith("..")));
 });
 
 test("5: boolean flags accept the bare flag, true and false, and refuse anything else", () => {
