@@ -7,9 +7,16 @@
  * a manifest is ours only when it is empty or missing, or when it is the default out/ (gitignored,
  * documented as generated: adopted now, cleared next time); any other folder with files is refused,
  * so SPURIOUS_OUT=. or SPURIOUS_OUT=data can never delete a thing.
+ *
+ * A start killed midway never writes its final manifest, so the manifest it leaves must already
+ * cover what it wrote: before any notebook runs, the manifest lists every file the start will write
+ * (plannedFiles), and what the last start listed. Otherwise a killed start's figures would count
+ * as foreign from then on, and a stale one would survive every later start.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { allFigures } from "../src/registry";
+import { removeDebris, writeFileAtomic } from "../src/store";
 
 export const MANIFEST = ".spurious-out.json";
 
@@ -56,9 +63,10 @@ export interface Prepared {
  * Make `dir` ready for a new start: remove the files the last start listed (and folders that
  * become empty), or refuse a folder that is not ours. `isDefault` marks the project's own out/.
  */
-export function prepareOutFolder(dir: string, isDefault: boolean): Prepared {
+export function prepareOutFolder(dir: string, isDefault: boolean, planned: string[] = []): Prepared {
   const st = fs.statSync(dir, { throwIfNoEntry: false });
   if (st && !st.isDirectory()) throw new Error(`the output folder ${dir} is a file; point SPURIOUS_OUT at a folder`);
+  removeDebris(dir, MANIFEST); // a manifest write cut short by a kill
   const manifest = readManifest(dir);
   const present = listFiles(dir);
   if (!manifest && present.length > 0 && !isDefault) {
@@ -81,14 +89,38 @@ export function prepareOutFolder(dir: string, isDefault: boolean): Prepared {
   fs.mkdirSync(dir, { recursive: true });
   // What is left is not ours, except in the default out/ met without a manifest (made by an older
   // npm start): its files are adopted, to be cleared next time.
-  const foreign = new Set(manifest || !isDefault ? listFiles(dir) : []);
-  writeManifest(dir, foreign); // even a start killed midway leaves its folder marked as ours
+  const foreign = new Set(manifest || !isDefault ? listFiles(dir).filter((f) => f !== MANIFEST) : []);
+  // Even a start killed midway leaves its folder marked as ours, with all it may write listed.
+  writeManifest(dir, foreign, [...planned, ...(manifest?.files ?? [])]);
   return { dir, foreign, removed };
 }
 
-/** Record every file now in the folder except the foreign ones as written by npm start. */
-export function writeManifest(dir: string, foreign: Set<string>): void {
-  const files = listFiles(dir).filter((f) => f !== MANIFEST && !foreign.has(f));
+/**
+ * Record as written by npm start every file now in the folder and every `alsoPlanned` one (written
+ * later, or never), except the foreign ones. The write is atomic: a kill leaves the old manifest or the new.
+ */
+export function writeManifest(dir: string, foreign: Set<string>, alsoPlanned: string[] = []): void {
+  const files = [...new Set([...listFiles(dir), ...alsoPlanned])].filter((f) => f !== MANIFEST && !foreign.has(f)).sort();
   const m: Manifest = { writtenBy: "npm start", files };
-  fs.writeFileSync(path.join(dir, MANIFEST), JSON.stringify(m, null, 1) + "\n");
+  writeFileAtomic(path.join(dir, MANIFEST), JSON.stringify(m, null, 1) + "\n");
+}
+
+/**
+ * Every file a start will write, relative to the output folder: each notebook's report and
+ * index.html, the shared plotly.js, each registered figure (<id>.html, .png), and what the notebooks
+ * save under a literal path (saveFigure: .html and .png; saveTable: .csv).
+ */
+export function plannedFiles(notebooks: string[]): string[] {
+  const files = ["index.html", "plotly.js"];
+  for (const nb of notebooks) {
+    files.push(`${path.basename(nb, ".ipynb")}.html`);
+    const cells: { source: string | string[] }[] = JSON.parse(fs.readFileSync(nb, "utf8")).cells ?? [];
+    const code = cells.map((c) => (Array.isArray(c.source) ? c.source.join("") : c.source)).join("\n");
+    for (const m of code.matchAll(/\bsave(Figure|Table)\([^;]*?\bpath:\s*"([^"]+)"/g)) {
+      const base = m[2].replace(/\.(html|png|csv)$/, "");
+      files.push(...(m[1] === "Figure" ? [`${base}.html`, `${base}.png`] : [`${base}.csv`]));
+    }
+  }
+  for (const f of allFigures()) files.push(`${f.id}.html`, `${f.id}.png`);
+  return [...new Set(files.map((f) => path.normalize(f)))].sort();
 }

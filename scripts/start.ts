@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { outDir, projectRoot } from "../src/display";
-import { prepareOutFolder, writeManifest } from "./out-folder";
+import { plannedFiles, prepareOutFolder, writeManifest } from "./out-folder";
 import { formatFailure, listNotebooks, runNotebook, type NotebookResult } from "./notebooks";
 import { allFigures } from "../src/registry";
 
@@ -58,7 +58,7 @@ async function main(): Promise<number> {
   // What the last start wrote goes (so no stale figure survives a rename); a folder that is not ours is refused before anything runs.
   let prepared;
   try {
-    prepared = prepareOutFolder(outDir, outDir === path.join(projectRoot, "out"));
+    prepared = prepareOutFolder(outDir, outDir === path.join(projectRoot, "out"), plannedFiles(listNotebooks()));
   } catch (e) {
     console.error(`[start] ${(e as Error).message}`);
     return 2;

@@ -24,6 +24,7 @@ export const CHECKPOINT_FORMAT = 1;
 const MAGIC = "SPRCKPT1";
 const SUM_MAGIC = "SPRCKSUM";
 const SUM_LENGTH = SUM_MAGIC.length + 64;
+/** What to do about a missing or damaged checkpoint; a run's resume state passes its own (loadCheckpoint's `remedy`). */
 const REMEDY = "restore it (git checkout -- <file> for a shipped one) or retrain it with npm run pretrain";
 
 function sha256(data: Buffer): string {
@@ -88,18 +89,18 @@ export function saveCheckpoint(file: string, params: Params, header: Omit<Checkp
 }
 
 /** A checkpoint's bytes before the checksum trailer and their sha256, after checking the two agree. */
-function verified(file: string): { content: Buffer; sha: string } {
+function verified(file: string, remedy = REMEDY): { content: Buffer; sha: string } {
   const data = fs.readFileSync(file, { flag: "r" });
   const n = data.length - SUM_LENGTH;
   if (n < 0 || data.toString("latin1", n, n + SUM_MAGIC.length) !== SUM_MAGIC) {
     // Without its trailer the file is cut short (say what is missing) or predates checksums.
-    parseContent(file, data, true);
-    throw new Error(`checkpoint ${file} has no checksum (written before checksums existed, or cut short); ${REMEDY}`);
+    parseContent(file, data, true, remedy);
+    throw new Error(`checkpoint ${file} has no checksum (written before checksums existed, or cut short); ${remedy}`);
   }
   const content = data.subarray(0, n);
   const stored = data.toString("latin1", n + SUM_MAGIC.length);
   const actual = sha256(content);
-  if (actual !== stored) throw new Error(`checkpoint ${file} fails its checksum (its header or weights changed after it was written: sha256 ${actual.slice(0, 16)}, stored ${stored.slice(0, 16)}); ${REMEDY}`);
+  if (actual !== stored) throw new Error(`checkpoint ${file} fails its checksum (its header or weights changed after it was written: sha256 ${actual.slice(0, 16)}, stored ${stored.slice(0, 16)}); ${remedy}`);
   return { content, sha: stored };
 }
 
@@ -108,24 +109,24 @@ export function readCheckpointHeader(file: string): CheckpointHeader {
   return parse(file, false).header;
 }
 
-function parse(file: string, withData: boolean): { header: CheckpointHeader; data: Buffer; offset: number } {
-  if (!fs.existsSync(file)) throw new Error(`checkpoint ${file} does not exist; ${REMEDY}`);
-  return parseContent(file, verified(file).content, withData);
+function parse(file: string, withData: boolean, remedy = REMEDY): { header: CheckpointHeader; data: Buffer; offset: number } {
+  if (!fs.existsSync(file)) throw new Error(`checkpoint ${file} does not exist; ${remedy}`);
+  return parseContent(file, verified(file, remedy).content, withData, remedy);
 }
 
 /** Check and split a checkpoint's content (without the checksum trailer). */
-function parseContent(file: string, data: Buffer, withData: boolean): { header: CheckpointHeader; data: Buffer; offset: number } {
+function parseContent(file: string, data: Buffer, withData: boolean, remedy = REMEDY): { header: CheckpointHeader; data: Buffer; offset: number } {
   if (data.length < MAGIC.length + 4 || data.toString("latin1", 0, MAGIC.length) !== MAGIC) {
-    throw new Error(`checkpoint ${file} is not a checkpoint (bad magic bytes)`);
+    throw new Error(`checkpoint ${file} is not a checkpoint (bad magic bytes); ${remedy}`);
   }
   const len = data.readUInt32LE(MAGIC.length);
   const start = MAGIC.length + 4;
-  if (start + len > data.length) throw new Error(`checkpoint ${file} is truncated (header needs ${len} bytes, file has ${data.length - start})`);
+  if (start + len > data.length) throw new Error(`checkpoint ${file} is truncated (header needs ${len} bytes, file has ${data.length - start}); ${remedy}`);
   let header: CheckpointHeader;
   try {
     header = JSON.parse(data.toString("utf8", start, start + len));
   } catch (e) {
-    throw new Error(`checkpoint ${file} has a corrupt header: ${(e as Error).message}`);
+    throw new Error(`checkpoint ${file} has a corrupt header: ${(e as Error).message}; ${remedy}`);
   }
   if (header.format !== CHECKPOINT_FORMAT) throw new Error(`checkpoint ${file} has format ${header.format}; this code reads format ${CHECKPOINT_FORMAT}`);
   if (header.vocab?.version !== VOCAB_VERSION || JSON.stringify(header.vocab.tokens) !== JSON.stringify(VOCAB)) {
@@ -145,15 +146,24 @@ function parseContent(file: string, data: Buffer, withData: boolean): { header: 
   });
   const floats = header.tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
   const need = start + len + 4 * floats;
-  if (withData && data.length !== need) throw new Error(`checkpoint ${file} is ${data.length < need ? "truncated" : "too long"}: ${data.length} bytes, header promises ${need}`);
+  if (withData && data.length !== need) throw new Error(`checkpoint ${file} is ${data.length < need ? "truncated" : "too long"}: ${data.length} bytes, header promises ${need}; ${remedy}`);
   return { header, data, offset: start + len };
 }
 
+export interface LoadOptions {
+  /** Also load the Adam moments when the file has them. */
+  withOptimizer?: boolean;
+  /** The model config the file must have. */
+  expectConfig?: ModelConfig;
+  /** What the user should do when the file is missing or damaged (default: restore or retrain a shipped checkpoint). */
+  remedy?: string;
+}
+
 /** Load weights (trainable variables) and, when stored and asked for, the Adam state. */
-export function loadCheckpoint(file: string, opts: { withOptimizer?: boolean; expectConfig?: ModelConfig } = {}): Checkpoint {
-  const { header, data, offset } = parse(file, true);
+export function loadCheckpoint(file: string, opts: LoadOptions = {}): Checkpoint {
+  const { header, data, offset } = parse(file, true, opts.remedy);
   if (opts.expectConfig && JSON.stringify(opts.expectConfig) !== JSON.stringify(header.config)) {
-    throw new Error(`checkpoint ${file} has model config ${JSON.stringify(header.config)}, expected ${JSON.stringify(opts.expectConfig)}`);
+    throw new Error(`checkpoint ${file} has model config ${JSON.stringify(header.config)}, expected ${JSON.stringify(opts.expectConfig)}${opts.remedy ? `; ${opts.remedy}` : ""}`);
   }
   const arr = new Float32Array(data.buffer.slice(data.byteOffset + offset, data.byteOffset + data.length));
   const byName = new Map<string, tf.Tensor>();

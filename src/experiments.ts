@@ -154,6 +154,9 @@ export function runPath(name: string): string {
   return path.join(runsDir(), `${name}.json`);
 }
 
+/** What to do with a damaged resume state: it only saves time, so the run can start over without it. */
+const STATE_REMEDY = "move it away to restart the run from step 0";
+
 /** The resumable state saved next to a run's JSON. */
 function statePathOf(file: string): string {
   return `${file.replace(/\.json$/, "")}.state.ckpt`;
@@ -274,11 +277,11 @@ function train(r: ResolvedSpec, name: string, file: string, opts: RunOptions, he
   if (fs.existsSync(statePath)) {
     // The state file carries the run's record at the same step, in one atomic write, so a kill
     // between writing it and the run's JSON can never leave the two out of step.
-    const st = loadCheckpoint(statePath, { withOptimizer: true, expectConfig: model });
+    const st = loadCheckpoint(statePath, { withOptimizer: true, expectConfig: model, remedy: STATE_REMEDY });
     held.params = st.params;
     held.opt = st.optimizer ?? undefined;
     const saved = st.header.meta.result as RunResult | undefined;
-    if (!saved || saved.name !== name || saved.metrics.length !== st.header.step || !st.optimizer) throw new Error(`resume state ${statePath} is not a state of ${name} at a consistent step; move it away to restart`);
+    if (!saved || saved.name !== name || saved.metrics.length !== st.header.step || !st.optimizer) throw new Error(`resume state ${statePath} is not a state of ${name} at a consistent step; ${STATE_REMEDY}`);
     result = saved;
     if (!opts.quiet) console.error(`[run] resuming ${name} at step ${result.metrics.length}`);
   } else {

@@ -93,21 +93,46 @@ interface Holder {
   host: string;
 }
 
-/** The lock's holder; null when the file is unreadable (empty, garbage); "gone" when it vanished meanwhile. */
-function readHolder(lock: string): Holder | null | "gone" {
+/** A lock file as read once: its exact text, and its holder (null when the text is unreadable: empty, garbage). */
+interface LockSeen {
+  text: string;
+  holder: Holder | null;
+}
+
+/** Read a lock once; "gone" when it vanished meanwhile. */
+function readLock(lock: string): LockSeen | "gone" {
   let text: string;
   try {
     text = fs.readFileSync(lock, "utf8");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return "gone";
-    return null;
+    return { text: "", holder: null };
   }
   try {
     const h = JSON.parse(text);
-    return Number.isInteger(h?.pid) && typeof h?.host === "string" ? h : null;
+    return { text, holder: Number.isInteger(h?.pid) && typeof h?.host === "string" ? h : null };
   } catch {
-    return null;
+    return { text, holder: null };
   }
+}
+
+/** Why a lock may be broken (unreadable, or a dead holder on this host), or null while its holder may be alive. */
+function staleReason(holder: Holder | null): string | null {
+  if (holder === null) return "its content is unreadable (a writer was killed)";
+  if (holder.host === os.hostname() && !isAlive(holder.pid)) return `its holder, pid ${holder.pid}, is dead`;
+  return null;
+}
+
+/**
+ * Break the lock as `seen` shows it if that is stale: "live" when its holder may be alive, "broken"
+ * when this process removed it (with a printed note), "raced" when another process changed it first.
+ */
+function breakIfStale(lock: string, seen: LockSeen, quiet: boolean | undefined): "live" | "broken" | "raced" {
+  const why = staleReason(seen.holder);
+  if (why === null) return "live";
+  if (!breakLock(lock, seen.text)) return "raced";
+  if (!quiet) console.error(`[lock] breaking ${path.basename(lock)}: ${why}`);
+  return "broken";
 }
 
 export interface LockOptions {
@@ -148,13 +173,9 @@ export async function acquireLock(lock: string, opts: LockOptions = {}): Promise
         }
       };
     }
-    const holder = readHolder(lock);
-    if (holder === "gone") continue;
-    if (holder === null || (holder.host === os.hostname() && !isAlive(holder.pid))) {
-      if (!opts.quiet) console.error(`[lock] breaking ${path.basename(lock)}: ${holder === null ? "its content is unreadable (a writer was killed)" : `its holder, pid ${holder.pid}, is dead`}`);
-      breakLock(lock);
-      continue;
-    }
+    const seen = readLock(lock);
+    if (seen === "gone" || breakIfStale(lock, seen, opts.quiet) !== "live") continue;
+    const holder = seen.holder!;
     const who = `pid ${holder.pid} on ${holder.host}`;
     if (opts.wait === false) throw new Error(`${lock} is held by ${who}; wait for it to finish, or remove the lock if that process is gone`);
     if (!warned && !opts.quiet) console.error(`[lock] ${path.basename(lock)} is held by ${who}; waiting for it`);
@@ -164,27 +185,31 @@ export async function acquireLock(lock: string, opts: LockOptions = {}): Promise
 }
 
 /**
- * Remove a stale lock by renaming it away first: of two processes breaking the same lock only one
- * rename succeeds. If what was renamed turns out to be a fresh lock another waiter took meanwhile, it
- * is linked back.
+ * Remove the lock only if its content is still exactly `stale`, the text judged dead; true when this
+ * call removed it. The judgement and the removal are separate steps, so between them another process
+ * may have broken the stale lock and taken a fresh one: removing whatever is there would then leave
+ * two holders. So the lock is renamed aside (of two renames only one succeeds), compared with
+ * `stale`, and linked back when it is a newer lock. Left open: a third process taking the lock in
+ * the instant it is aside, which a rename-based lock cannot exclude; a note says when it happened.
  */
-function breakLock(lock: string): void {
-  const before = fs.existsSync(lock) ? fs.readFileSync(lock, "utf8") : null;
+export function breakLock(lock: string, stale: string): boolean {
   const aside = `${lock}.stale-${process.pid}`;
   try {
     fs.renameSync(lock, aside);
   } catch {
-    return; // someone else broke it first
+    return false; // someone else broke it first
   }
-  const moved = fs.readFileSync(aside, "utf8");
-  if (moved !== before && readHolder(aside) !== null) {
+  try {
+    if (fs.readFileSync(aside, "utf8") === stale) return true;
     try {
       fs.linkSync(aside, lock);
     } catch {
-      /* a third process holds it now; theirs stands */
+      console.error(`[lock] ${path.basename(lock)} was taken by another process while a fresh lock was set aside; the fresh lock's holder lost it`);
     }
+    return false;
+  } finally {
+    fs.rmSync(aside, { force: true });
   }
-  fs.rmSync(aside, { force: true });
 }
 
 /**
@@ -202,11 +227,8 @@ export function removeDebris(dir: string, stem: string): string[] {
       fs.rmSync(full, { force: true });
       removed.push(full);
     } else if (name.endsWith(".lock")) {
-      const h = readHolder(full);
-      if (h === null || (h !== "gone" && h.host === os.hostname() && !isAlive(h.pid))) {
-        breakLock(full);
-        removed.push(full);
-      }
+      const seen = readLock(full);
+      if (seen !== "gone" && breakIfStale(full, seen, false) === "broken") removed.push(full);
     }
   }
   return removed;

@@ -123,6 +123,28 @@ test("14.4: a run that throws midway releases every tensor it held, and leaves n
   assert.deepEqual(filesOf(name), [`${name}.json`, `${name}.state.ckpt`]);
 });
 
+test("3: a damaged resume state names its own remedy (move it away, the run restarts), not the shipped checkpoint's", async () => {
+  const s6 = spec(6);
+  process.env.SPURIOUS_FAULT = "write@3:throw";
+  resetFaults();
+  try {
+    await assert.rejects(runOrLoad(s6, { quiet: true }), /injected fault at write #3/);
+  } finally {
+    delete process.env.SPURIOUS_FAULT;
+    resetFaults();
+  }
+  const state = runPath(runName(resolveSpec(s6))).replace(/\.json$/, ".state.ckpt");
+  const bytes = fs.readFileSync(state);
+  bytes[bytes.length - 100] ^= 1; // a bit in the last weights
+  fs.writeFileSync(state, bytes);
+  const err = await runOrLoad(s6, { quiet: true }).then(() => null, (e: Error) => e.message);
+  assert.match(err ?? "", /state\.ckpt fails its checksum .*; move it away to restart the run from step 0$/);
+  assert.doesNotMatch(err ?? "", /git checkout|pretrain/);
+  // the remedy works: without the state the run starts again and completes
+  fs.rmSync(state);
+  assert.equal((await runOrLoad(s6, { quiet: true })).status, "complete");
+});
+
 test("3: an edited header or a flipped bit in the weights fails the checksum, naming the file; eval stores nothing", () => {
   const bad = fs.mkdtempSync(path.join(os.tmpdir(), "spurious-badckpt-"));
   try {

@@ -6,13 +6,15 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { MANIFEST, prepareOutFolder, writeManifest } from "../scripts/out-folder";
+import { MANIFEST, plannedFiles, prepareOutFolder, writeManifest } from "../scripts/out-folder";
+import { listNotebooks } from "../scripts/notebooks";
+import { allFigures } from "../src/registry";
 import { parseFlags } from "../src/cli/args";
 import { resolveSpec, runName } from "../src/experiments";
 import { ROOT } from "../src/paths";
 import { PLANS, plan } from "../src/plans";
 import { canonicalReward } from "../src/rewards";
-import { acquireLock, removeDebris, writeFileAtomic } from "../src/store";
+import { acquireLock, breakLock, removeDebris, writeFileAtomic } from "../src/store";
 
 const tsx = path.join(ROOT, "node_modules/tsx/dist/cli.mjs");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "spurious-store-"));
@@ -44,14 +46,38 @@ test("14.3: a lock held by a live process refuses a second taker with a message 
   }
 });
 
-test("6: debris of dead processes is removed, a live process's is kept, other runs' files are untouched", () => {
+test("15: two breakers of one dead holder's lock: the late one leaves the lock the first one took", async () => {
+  const lock = path.join(dir, "race.json.lock");
+  const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
+  const stale = JSON.stringify({ pid: dead, host: os.hostname() });
+  fs.writeFileSync(lock, stale);
+  // W1 and W2 both read the dead holder X; W1 breaks it and takes the lock (L1) ...
+  const w2Saw = fs.readFileSync(lock, "utf8");
+  const release = await acquireLock(lock, { quiet: true });
+  const l1 = fs.readFileSync(lock, "utf8");
+  assert.equal(JSON.parse(l1).pid, process.pid);
+  // ... then W2, still acting on X, breaks: only X may go, so L1 stands
+  breakLock(lock, w2Saw);
+  assert.equal(fs.readFileSync(lock, "utf8"), l1);
+  await assert.rejects(acquireLock(lock, { wait: false, quiet: true }), new RegExp(`held by pid ${process.pid}`));
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith("race.")), ["race.json.lock"], "nothing left aside");
+  release();
+  assert.ok(!fs.existsSync(lock));
+});
+
+test("6: debris of dead processes is removed, a live process's is kept, other runs' files are untouched; a broken lock is named", (t) => {
   const d = path.join(dir, "debris");
   const dead = spawnSync(process.execPath, ["-e", ""]).pid!; // exited: its pid is dead
   const live = process.pid;
   const files = [`r1.json`, `r1.json.tmp-${dead}-17`, `r1.state.ckpt.tmp-${dead}-18`, `r1.json.tmp-${live}-19`, `r1.json.lock.stale-${dead}`, `r10.json.tmp-${dead}-20`];
   for (const f of files) writeFileAtomic(path.join(d, f), "x");
   fs.writeFileSync(path.join(d, "r1.json.lock"), JSON.stringify({ pid: dead, host: os.hostname() }));
+  fs.writeFileSync(path.join(d, "r2.json.lock"), "");
+  const notes = t.mock.method(console, "error", () => {});
   const removed = removeDebris(d, "r1").map((f) => path.basename(f)).sort();
+  assert.deepEqual(removeDebris(d, "r2").map((f) => path.basename(f)), ["r2.json.lock"]);
+  assert.deepEqual(notes.mock.calls.map((c) => c.arguments[0]), [`[lock] breaking r1.json.lock: its holder, pid ${dead}, is dead`, "[lock] breaking r2.json.lock: its content is unreadable (a writer was killed)"]);
+  notes.mock.restore();
   assert.deepEqual(removed, [`r1.json.lock`, `r1.json.lock.stale-${dead}`, `r1.json.tmp-${dead}-17`, `r1.state.ckpt.tmp-${dead}-18`]);
   assert.deepEqual(fs.readdirSync(d).sort(), [`r1.json`, `r1.json.tmp-${live}-19`, `r10.json.tmp-${dead}-20`]);
 });
@@ -85,6 +111,40 @@ test("1: the output folder loses only what npm start listed; a folder that is no
   assert.match(r.stderr, /refusing to write into .*thesis/);
   assert.deepEqual(fs.readdirSync(foreign), ["chapter1.tex"]);
   assert.equal(fs.readFileSync(path.join(foreign, "chapter1.tex"), "utf8"), "precious");
+});
+
+test("1: a start killed midway leaves a manifest that already lists what it wrote, so the next start clears it", () => {
+  const out = path.join(dir, "killed-out");
+  const manifest = () => JSON.parse(fs.readFileSync(path.join(out, MANIFEST), "utf8")).files;
+  // before any notebook runs, the manifest lists every planned file
+  prepareOutFolder(out, false, ["index.html", "fig/a.html", "fig/a.png"]);
+  assert.deepEqual(manifest(), ["fig/a.html", "fig/a.png", "index.html"]);
+  fs.mkdirSync(path.join(out, "fig"));
+  fs.writeFileSync(path.join(out, "fig", "a.html"), "stale figure");
+  fs.writeFileSync(path.join(out, "index.html"), "i");
+  // ... killed here (no final writeManifest); the user then adds a file of their own
+  fs.writeFileSync(path.join(out, "notes.txt"), "mine");
+  // figure a is renamed away: the next start no longer plans it, yet clears it
+  const p = prepareOutFolder(out, false, ["index.html"]);
+  assert.deepEqual(p.removed.sort(), ["fig/a.html", "index.html"]);
+  assert.deepEqual(fs.readdirSync(out).sort(), [MANIFEST, "notes.txt"]);
+  assert.deepEqual([...p.foreign], ["notes.txt"]);
+  // what the last start listed stays listed until a start finishes and records what it wrote
+  assert.deepEqual(manifest(), ["fig/a.html", "fig/a.png", "index.html"]);
+  writeManifest(out, p.foreign);
+  assert.deepEqual(manifest(), []);
+  // a manifest write cut short by a kill leaves a temporary, which the next start removes
+  const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
+  fs.writeFileSync(path.join(out, `${MANIFEST}.tmp-${dead}-1`), "{");
+  assert.deepEqual([...prepareOutFolder(out, false).foreign], ["notes.txt"]);
+  assert.deepEqual(fs.readdirSync(out).sort(), [MANIFEST, "notes.txt"]);
+});
+
+test("1: a start plans its reports, index, plotly.js, every registered figure and the notebooks' saved tables", () => {
+  const planned = plannedFiles(listNotebooks());
+  for (const f of ["index.html", "plotly.js", "00-environment.html", "00-environment/random-walk.html", "00-environment/random-walk.png", "00-environment/random-walk.csv", "02-rewards/gains.csv"]) assert.ok(planned.includes(f), f);
+  for (const f of allFigures()) assert.ok(planned.includes(`${f.id}.html`) && planned.includes(`${f.id}.png`), f.id);
+  assert.ok(planned.every((f) => !path.isAbsolute(f) && !f.startsWith("..")));
 });
 
 test("5: boolean flags accept the bare flag, true and false, and refuse anything else", () => {
