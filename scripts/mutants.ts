@@ -40,6 +40,7 @@ export const MUTATIONS: Mutation[] = [
   { name: "epochs-reuse-order", file: "src/grpo.ts", from: "epoch === 0 ? first : miniBatches(ctx, ro, epoch)", to: "first", why: "later epochs do not reshuffle" },
   { name: "sgd-momentum-ignored", file: "src/optim.ts", from: "update = state.m[k].mul(cfg.momentum).add(g);", to: "update = g;", why: "SGD's momentum has no effect" },
   { name: "optimizer-step-not-restored", file: "src/checkpoint.ts", from: "optimizer = { step: header.optimizerStep, m, v };", to: "optimizer = { step: 0, m, v };", why: "a restored Adam restarts its bias correction" },
+  { name: "lock-not-exclusive", file: "src/store.ts", from: "fs.linkSync(tmp, lock);", to: "fs.copyFileSync(tmp, lock);", why: "the run lock overwrites a live holder's instead of refusing a second process" },
   { name: "std-biased", file: "src/grpo-math.ts", from: "/ (groupSize - 1) : 0;", to: "/ groupSize : 0;", why: "group advantages with the biased std" },
   { name: "token-mean-per-row", file: "src/grpo-math.ts", from: "return masked.sum().div(tf.maximum(mask.sum(), 1)) as tf.Scalar;", to: "return masked.sum().div(masked.size) as tf.Scalar;", why: "token-mean divides by padded positions too" },
   { name: "token-mean-group-ignored", file: "src/grpo.ts", from: "clipCfg), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);", to: "clipCfg), pb.mask, c.lossAggregation, c.lossNorm, 0);", why: "tokenMeanGroup has no effect on the policy loss" },
