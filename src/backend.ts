@@ -8,6 +8,7 @@
  * recorded with every stored result, because numbers differ (slightly) between backends.
  */
 import * as tf from "@tensorflow/tfjs";
+import { installAliases } from "./kernels/aliases";
 
 export const BACKENDS = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -45,6 +46,7 @@ async function activate(name: BackendName): Promise<string | null> {
   if (name === "wasm") {
     const err = tryRequire("@tensorflow/tfjs-backend-wasm");
     if (err) return `@tensorflow/tfjs-backend-wasm not installed (${err})`;
+    installAliases(); // wasm's kernels are registered now: patch its copies (kernels/aliases.ts)
   }
   try {
     // setBackend throws for an unregistered name and resolves false when init fails.

@@ -11,6 +11,8 @@
  *               whole sequence recomputed for every new token
  *   attentionKernel  attention's rank-3 products through our wasm SIMD kernel (kernels/), bit-identical
  *               to tf.matMul's scalar batched path it replaces (about 1 GFLOP/s on wasm)
+ *   aliasCopies  tensors the gradient tape saves, and casts to the dtype a tensor already has, are
+ *               aliases of the (immutable) data instead of copies (kernels/aliases.ts)
  *
  * A process-wide switch rather than a parameter because it must reach every matMul inside the
  * model without changing any signature; `withImpl` restores the previous setting even on throw.
@@ -19,9 +21,10 @@ export interface Impl {
   fastMatMul: boolean;
   kvCache: boolean;
   attentionKernel: boolean;
+  aliasCopies: boolean;
 }
 
-const current: Impl = { fastMatMul: true, kvCache: true, attentionKernel: true };
+const current: Impl = { fastMatMul: true, kvCache: true, attentionKernel: true, aliasCopies: true };
 
 export function impl(): Readonly<Impl> {
   return current;
@@ -37,7 +40,7 @@ export function withImpl<T>(overrides: Partial<Impl>, fn: () => T): T {
   }
 }
 
-export const STRAIGHTFORWARD: Impl = { fastMatMul: false, kvCache: false, attentionKernel: false };
+export const STRAIGHTFORWARD: Impl = { fastMatMul: false, kvCache: false, attentionKernel: false, aliasCopies: false };
 
-/** The code as it was before the attention kernel (issue 13): the benchmark's "previous" column. */
-export const PREVIOUS: Partial<Impl> = { attentionKernel: false };
+/** The code as it was before issue 13's speed-ups: the benchmark's "previous" column. */
+export const PREVIOUS: Partial<Impl> = { attentionKernel: false, aliasCopies: false };

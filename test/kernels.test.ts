@@ -1,5 +1,6 @@
 // Our own kernels (src/kernels): exact against tf.js's own ops, a fallback where a backend has
-// none, and memory flat over many GRPO steps on the paths that use them.
+// none, copies replaced by aliases without changing a bit, and memory flat over many GRPO steps
+// on the paths that use them.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { setup, tinyParams, TINY, tf } from "./helpers";
@@ -8,7 +9,8 @@ import { batchMatMul, KERNEL_NAME } from "../src/kernels/batch-matmul";
 import { K_BLOCK } from "../src/kernels/bmm-wasm";
 import { grpoStep, resolveGrpoConfig } from "../src/grpo";
 import { withImpl } from "../src/impl";
-import { cachedMaskCount, disposeParams } from "../src/model";
+import { cachedMaskCount, disposeParams, paramGrads, tokenLogProbs } from "../src/model";
+import { promptIds } from "../src/sampling";
 import { disposeAdam, initAdam } from "../src/optim";
 import { getSplit } from "../src/problems";
 import { parseReward } from "../src/rewards";
@@ -20,6 +22,7 @@ before(async () => {
 });
 
 const KERNEL_OFF = { attentionKernel: false };
+const ALIAS_OFF = { aliasCopies: false };
 
 /** The kernel itself, bypassing batchMatMul's choice of path (it sends some shapes to tf.matMul). */
 const kernel = (a: tf.Tensor3D, b: tf.Tensor3D, transposeA = false, transposeB = false) => tf.engine().runKernel(KERNEL_NAME, { a, b }, { transposeA, transposeB }) as tf.Tensor3D;
@@ -126,4 +129,40 @@ test("100 smoke-size GRPO steps leave tf.memory().numTensors unchanged", () => {
   assert.equal(live(), before);
   disposeAdam(opt);
   disposeParams(params);
+});
+
+test("aliasCopies: a gradient saves no copies (Identity kernels), and loss and every gradient are bit-identical to tf.js's copying path", async () => {
+  const params = tinyParams(13);
+  const ids = tf.tensor2d([promptIds("a:1+2=python a=1+2#3"), promptIds("b:3*3-4=3*3 is 9 so 5 ")].map((r) => r.slice(0, 20)), [2, 20], "int32");
+  const run = () => {
+    const { value, grads } = paramGrads(params, () => tokenLogProbs(params, ids, TINY).mean().neg() as tf.Scalar);
+    const out = { loss: value.dataSync()[0], grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, Array.from(g.dataSync())])) };
+    tf.dispose([value, ...Object.values(grads)]);
+    return out;
+  };
+  const copies = async () => (await tf.profile(run)).kernels.filter((k) => k.name === "Identity").length;
+  // tf.js's own path copies every tensor the tape saves (hundreds); what remains with aliases are
+  // the few copies backprop itself makes when it passes a gradient through unchanged
+  const [on, off] = [await copies(), await withImpl(ALIAS_OFF, copies)];
+  assert.ok(off > 100 && on * 10 < off, `Identity kernels: ${on} with aliases, ${off} without`);
+  const fast = run();
+  const slow = withImpl(ALIAS_OFF, run);
+  assert.ok(Object.is(fast.loss, slow.loss), `loss ${fast.loss} vs ${slow.loss}`);
+  for (const k of Object.keys(slow.grads)) assert.deepEqual(fast.grads[k], slow.grads[k], `gradient of ${k}`);
+  assert.ok(Object.values(fast.grads).some((g) => g.some((x) => x !== 0)), "all gradients are zero");
+  ids.dispose();
+  disposeParams(params);
+});
+
+test("aliasCopies: a cast to the same dtype shares the data and outlives its input; other casts still convert", () => {
+  const x = tf.tensor1d([1.5, -2, 0]);
+  const y = tf.cast(x, "float32");
+  const z = tf.cast(x, "int32");
+  x.dispose();
+  assert.deepEqual(Array.from(y.dataSync()), [1.5, -2, 0]);
+  assert.deepEqual(Array.from(z.dataSync()), [1, -2, 0]);
+  const n = tf.memory().numTensors;
+  y.dispose();
+  z.dispose();
+  assert.equal(tf.memory().numTensors, n - 2);
 });
