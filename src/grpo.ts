@@ -22,7 +22,8 @@ import * as tf from "@tensorflow/tfjs";
 import { packSequences, responseValuesToGrid, gridToResponseValues, type SequenceRow } from "./batch";
 import { isCodeResponse, hasBoxed, isCorrect } from "./grader";
 import { aggregateLoss, clippedTokenLoss, clipStats, groupAdvantages, k3, LOSS_AGGREGATIONS, POLD_BUCKETS, type AdvantageMode, type ClipStats, type LossAggregation } from "./grpo-math";
-import { paramGrads, tokenLogProbs, tokenLogProbsAndEntropy, type ModelConfig, type Params } from "./model";
+import { impl } from "./impl";
+import { entropyAndProbe, nextTokenLogSoftmax, paramGrads, tidyKeep, tokenLogProbs, tokenLogProbsAndEntropy, type ModelConfig, type Params } from "./model";
 import { adamStep, OPTIMIZERS, sgdStep, type AdamState, type OptimizerKind } from "./optim";
 import type { Problem } from "./problems";
 import type { RewardFn } from "./rewards";
@@ -272,10 +273,6 @@ export interface OldPass {
 }
 
 /**
- * pi_old (+ entropy, p(code) and the reference), computed mini-batch by mini-batch with exactly
- * the shapes the first update uses, so that on the first mini-batch the ratio is exactly 1.
- */
-/**
  * Rollouts the drift diagnostics read each step: the step's first mini-batches (a random subset,
  * since mini-batches are shuffled) until at least this many. The KL estimates need two extra forward
  * passes; on every rollout they cost about 30% of a default step, on this subset 4-8x less, and a
@@ -294,7 +291,31 @@ export function diagnosticBatches(batches: readonly number[][]): number[][] {
   return out;
 }
 
-export function oldPolicyPass(params: Params, ctx: GrpoContext, ro: Rollout, batches: number[][]): OldPass {
+/** pi_old on one mini-batch: (B, T-1) grids of token log-prob, entropy and p(code). */
+export interface OldGrids {
+  lp: Float32Array;
+  ent: Float32Array;
+  pp: Float32Array;
+}
+
+/** pi_old's grids read from log softmax `all` (B, T-1, V) and the targets' log-probs `logp` (as tokenLogProbsAndEntropy computes them). */
+function oldGridsFrom(all: tf.Tensor3D, logp: tf.Tensor2D, probe: number): OldGrids {
+  return tidyKeep(() => {
+    const { entropy, probeProb } = entropyAndProbe(all, probe);
+    return { lp: logp.dataSync() as Float32Array, ent: entropy.dataSync() as Float32Array, pp: probeProb.dataSync() as Float32Array };
+  });
+}
+
+const codeToken = () => encode(CODE_OPENING)[0];
+
+/**
+ * pi_old (+ entropy, p(code) and the reference), computed mini-batch by mini-batch with exactly
+ * the shapes the first update uses, so that on the first mini-batch the ratio is exactly 1.
+ * `known[bi]`, when given, holds batch bi's grids already computed (the first update's forward,
+ * see grpoStep): the policy's forward is skipped there, the reference's is not. Every sum runs in
+ * batch order whichever batches were known, so the metrics are the same bits either way.
+ */
+export function oldPolicyPass(params: Params, ctx: GrpoContext, ro: Rollout, batches: number[][], known: readonly (OldGrids | undefined)[] = []): OldPass {
   const c = ctx.config;
   const n = ro.rows.length;
   const oldLogp: Float32Array[] = new Array(n);
@@ -303,15 +324,14 @@ export function oldPolicyPass(params: Params, ctx: GrpoContext, ro: Rollout, bat
   let probSum = 0;
   let tokenCount = 0;
   let codeProbSum = 0;
-  const codeToken = encode(CODE_OPENING)[0];
   // The reference's log-probs: every row when the loss has a KL term, else the diagnostic rows only.
   const refBatches = c.klCoef > 0 ? batches.length : diagnosticBatches(batches).length;
   for (const [bi, members] of batches.entries()) {
     const mrows = members.map((i) => ro.rows[i]);
     const pb = packSequences(mrows);
-    const [lp, ent, pp] = tf.tidy(() => {
-      const r = tokenLogProbsAndEntropy(params, pb.ids, ctx.model, c.temperature, codeToken);
-      return [r.logp.dataSync() as Float32Array, r.entropy.dataSync() as Float32Array, r.probeProb.dataSync() as Float32Array];
+    const { lp, ent, pp } = known[bi] ?? tidyKeep(() => {
+      const r = tokenLogProbsAndEntropy(params, pb.ids, ctx.model, c.temperature, codeToken());
+      return { lp: r.logp.dataSync() as Float32Array, ent: r.entropy.dataSync() as Float32Array, pp: r.probeProb.dataSync() as Float32Array };
     });
     mrows.forEach((r, b) => (codeProbSum += pp[firstResponseIndex(r, b, pb.T)]));
     const lpRows = gridToResponseValues(mrows, pb.T, lp);
@@ -346,22 +366,60 @@ export interface UpdateStats {
 
 /** One optimizer step in place on one mini-batch (rollout indices `members`). */
 export function updateOnce(params: Params, opt: AdamState, ctx: GrpoContext, ro: Rollout, old: OldPass, members: number[]): UpdateStats {
+  return applyUpdate(params, opt, ctx, updateGradients(params, ctx, ro, old, members));
+}
+
+/** A mini-batch's loss and gradients at the current parameters, before the optimizer step (tensors owned until applyUpdate). */
+interface PendingUpdate {
+  value: tf.Scalar;
+  grads: Record<string, tf.Tensor>;
+  logp: tf.Tensor;
+  kl: tf.Tensor | null;
+  oldT: tf.Tensor;
+  oldGrid: Float32Array;
+  advT: tf.Tensor;
+  ref: tf.Tensor | null;
+  pb: ReturnType<typeof packSequences>;
+  rows: SequenceRow[];
+  /** pi_old's grids on this mini-batch, read off this forward (old = null only). */
+  grids: OldGrids | null;
+}
+
+/**
+ * The loss and gradients of one mini-batch. With `old` null (the step's first mini-batch, before
+ * any update: impl sharedFirstPass), pi_old is the current policy, and its grids are read off this
+ * very forward instead of a separate identical one: the same kernels on the same parameters and
+ * ids give the same bits, so rho = 1 exactly as with a separate pass. Needs no KL term (whose
+ * reference log-probs come from the pi_old pass).
+ */
+function updateGradients(params: Params, ctx: GrpoContext, ro: Rollout, old: OldPass | null, members: number[]): PendingUpdate {
   const c = ctx.config;
   const clipCfg = { epsLow: c.epsLow, epsHigh: c.epsHigh, clip: c.clip };
-  const mrows = members.map((i) => ro.rows[i]);
-  const pb = packSequences(mrows);
-  const oldGrid = responseValuesToGrid(mrows, pb.T, members.map((i) => old.oldLogp[i]));
-  const oldT = tf.tensor2d(oldGrid, [mrows.length, pb.T - 1]);
+  const rows = members.map((i) => ro.rows[i]);
+  const pb = packSequences(rows);
   const withKl = c.klCoef > 0;
-  if (withKl && !old.refLogp) throw new Error(`GRPO setting klCoef ${c.klCoef} > 0 needs the frozen reference model (ctx.ref)`);
-  const ref = withKl ? tf.tensor2d(responseValuesToGrid(mrows, pb.T, members.map((i) => old.refLogp![i])), [mrows.length, pb.T - 1]) : null;
-  const advT = tf.tensor2d(members.map((i) => ro.adv[i]), [mrows.length, 1]);
+  if (withKl && !old?.refLogp) throw new Error(`GRPO setting klCoef ${c.klCoef} > 0 needs the frozen reference model (ctx.ref)`);
+  const ref = withKl ? tf.tensor2d(responseValuesToGrid(rows, pb.T, members.map((i) => old!.refLogp![i])), [rows.length, pb.T - 1]) : null;
+  const advT = tf.tensor2d(members.map((i) => ro.adv[i]), [rows.length, 1]);
+  // pi_old's log-probs as the loss reads them: response tokens only, zeros elsewhere
+  const oldGridOf = (values: Float32Array[]) => responseValuesToGrid(rows, pb.T, values);
+  let oldGrid: Float32Array | null = old ? oldGridOf(members.map((i) => old.oldLogp[i])) : null;
+  let oldT: tf.Tensor | null = oldGrid ? tf.tensor2d(oldGrid, [rows.length, pb.T - 1]) : null;
+  let grids: OldGrids | null = null;
   let logpKept: tf.Tensor | null = null;
   let klKept: tf.Tensor | null = null;
   const { value, grads } = paramGrads(params, () => {
-    const logp = tokenLogProbs(params, pb.ids, ctx.model, c.temperature);
+    let logp: tf.Tensor2D;
+    if (old) logp = tokenLogProbs(params, pb.ids, ctx.model, c.temperature);
+    else {
+      const r = nextTokenLogSoftmax(params, pb.ids, ctx.model, c.temperature);
+      logp = r.logp;
+      grids = oldGridsFrom(r.all, logp, codeToken());
+      oldGrid = oldGridOf(gridToResponseValues(rows, pb.T, grids.lp));
+      oldT = tf.keep(tf.tensor2d(oldGrid, [rows.length, pb.T - 1]));
+    }
     logpKept = tf.keep(logp);
-    let loss = aggregateLoss(clippedTokenLoss(logp, oldT, advT, clipCfg), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
+    let loss = aggregateLoss(clippedTokenLoss(logp, oldT!, advT, clipCfg), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
     if (ref) {
       const kl = aggregateLoss(k3(logp, ref), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
       klKept = tf.keep(kl);
@@ -369,21 +427,28 @@ export function updateOnce(params: Params, opt: AdamState, ctx: GrpoContext, ro:
     }
     return loss;
   });
+  return { value, grads, logp: logpKept!, kl: klKept, oldT: oldT!, oldGrid: oldGrid!, advT, ref, pb, rows, grids };
+}
+
+/** Clip statistics of a pending update, then its optimizer step in place; frees the update's tensors. */
+function applyUpdate(params: Params, opt: AdamState, ctx: GrpoContext, u: PendingUpdate): UpdateStats {
+  const c = ctx.config;
+  const clipCfg = { epsLow: c.epsLow, epsHigh: c.epsHigh, clip: c.clip };
   try {
-    const ratio = tf.tidy(() => tf.exp(logpKept!.sub(oldT)).dataSync() as Float32Array);
-    const advV = advT.dataSync() as Float32Array;
-    const clip = clipStats(ratio, advV, pb.mask.dataSync() as Float32Array, pb.T - 1, clipCfg, oldGrid);
+    const ratio = tf.tidy(() => tf.exp(u.logp.sub(u.oldT)).dataSync() as Float32Array);
+    const advV = u.advT.dataSync() as Float32Array;
+    const clip = clipStats(ratio, advV, u.pb.mask.dataSync() as Float32Array, u.pb.T - 1, clipCfg, u.oldGrid);
     const firstMask = new Float32Array(ratio.length);
-    mrows.forEach((r, b) => (firstMask[firstResponseIndex(r, b, pb.T)] = 1));
-    const first = clipStats(ratio, advV, firstMask, pb.T - 1, clipCfg);
-    const loss = value.dataSync()[0];
-    const kl = klKept ? (klKept as tf.Tensor).dataSync()[0] : null;
+    u.rows.forEach((r, b) => (firstMask[firstResponseIndex(r, b, u.pb.T)] = 1));
+    const first = clipStats(ratio, advV, firstMask, u.pb.T - 1, clipCfg);
+    const loss = u.value.dataSync()[0];
+    const kl = u.kl ? u.kl.dataSync()[0] : null;
     const gradNorm = c.optimizer === "sgd"
-      ? sgdStep(params, grads, opt, { lr: c.lr, momentum: c.momentum, gradClip: c.gradClip })
-      : adamStep(params, grads, opt, { lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: 1e-8, weightDecay: 0, gradClip: c.gradClip });
+      ? sgdStep(params, u.grads, opt, { lr: c.lr, momentum: c.momentum, gradClip: c.gradClip })
+      : adamStep(params, u.grads, opt, { lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: 1e-8, weightDecay: 0, gradClip: c.gradClip });
     return { clip, first, loss, kl, gradNorm };
   } finally {
-    tf.dispose([value, ...Object.values(grads), ...(logpKept ? [logpKept] : []), ...(klKept ? [klKept] : []), oldT, advT, pb.ids, pb.mask, ...(ref ? [ref] : [])]);
+    tf.dispose([u.value, ...Object.values(u.grads), u.logp, ...(u.kl ? [u.kl] : []), u.oldT, u.advT, u.pb.ids, u.pb.mask, ...(u.ref ? [u.ref] : [])]);
   }
 }
 
@@ -485,10 +550,15 @@ export function grpoStep(params: Params, opt: AdamState, ctx: GrpoContext, step:
   const c = ctx.config;
   const ro = rollout(params, ctx, step);
   const first = miniBatches(ctx, ro, 0);
-  const old = oldPolicyPass(params, ctx, ro, first);
+  // The first update's forward is pi_old's on the first mini-batch (same parameters, same ids):
+  // computed once, its gradient held while pi_old runs over the other mini-batches (impl.ts).
+  const shared = impl().sharedFirstPass && c.klCoef === 0 ? updateGradients(params, ctx, ro, null, first[0]) : null;
+  const old = oldPolicyPass(params, ctx, ro, first, shared ? [shared.grids!] : []);
   const updates: UpdateStats[] = [];
   for (let epoch = 0; epoch < c.ppoEpochs; epoch++) {
-    for (const members of epoch === 0 ? first : miniBatches(ctx, ro, epoch)) updates.push(updateOnce(params, opt, ctx, ro, old, members));
+    for (const [bi, members] of (epoch === 0 ? first : miniBatches(ctx, ro, epoch)).entries()) {
+      updates.push(shared && epoch === 0 && bi === 0 ? applyUpdate(params, opt, ctx, shared) : updateOnce(params, opt, ctx, ro, old, members));
+    }
   }
   const drift = driftDiagnostics(params, ctx, ro, old, first);
   return stepRecord(ro, old, updates, drift, c.samplesPerPrompt, (Date.now() - t0) / 1000);

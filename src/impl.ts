@@ -13,6 +13,8 @@
  *               to tf.matMul's scalar batched path it replaces (about 1 GFLOP/s on wasm)
  *   aliasCopies  tensors the gradient tape saves, and casts to the dtype a tensor already has, are
  *               aliases of the (immutable) data instead of copies (kernels/aliases.ts)
+ *   sharedFirstPass  a GRPO step's pi_old pass on its first mini-batch and the first update's
+ *               forward are one computation (grpo.ts; without a KL term)
  *
  * A process-wide switch rather than a parameter because it must reach every matMul inside the
  * model without changing any signature; `withImpl` restores the previous setting even on throw.
@@ -22,9 +24,10 @@ export interface Impl {
   kvCache: boolean;
   attentionKernel: boolean;
   aliasCopies: boolean;
+  sharedFirstPass: boolean;
 }
 
-const current: Impl = { fastMatMul: true, kvCache: true, attentionKernel: true, aliasCopies: true };
+const current: Impl = { fastMatMul: true, kvCache: true, attentionKernel: true, aliasCopies: true, sharedFirstPass: true };
 
 export function impl(): Readonly<Impl> {
   return current;
@@ -40,7 +43,7 @@ export function withImpl<T>(overrides: Partial<Impl>, fn: () => T): T {
   }
 }
 
-export const STRAIGHTFORWARD: Impl = { fastMatMul: false, kvCache: false, attentionKernel: false, aliasCopies: false };
+export const STRAIGHTFORWARD: Impl = { fastMatMul: false, kvCache: false, attentionKernel: false, aliasCopies: false, sharedFirstPass: false };
 
 /** The code as it was before issue 13's speed-ups: the benchmark's "previous" column. */
-export const PREVIOUS: Partial<Impl> = { attentionKernel: false, aliasCopies: false };
+export const PREVIOUS: Partial<Impl> = { attentionKernel: false, aliasCopies: false, sharedFirstPass: false };
