@@ -544,22 +544,41 @@ export function stepRecord(ro: Rollout, old: OldPass, updates: readonly UpdateSt
   return m;
 }
 
-/** One GRPO step in place on params/opt. Deterministic given (ctx, step). */
-export function grpoStep(params: Params, opt: AdamState, ctx: GrpoContext, step: number): StepMetrics {
+/** Seconds a step spent in each phase (the benchmark's split; updates include the shared pi_old forward). */
+export interface StepPhases {
+  sampling: number;
+  piOld: number;
+  updates: number;
+  diagnostics: number;
+}
+
+/** One GRPO step in place on params/opt. Deterministic given (ctx, step). `phases`, when given, receives the step's time split. */
+export function grpoStep(params: Params, opt: AdamState, ctx: GrpoContext, step: number, phases?: StepPhases): StepMetrics {
   const t0 = Date.now();
+  let lap = t0;
+  const done = (k: keyof StepPhases) => {
+    const now = Date.now();
+    if (phases) phases[k] += (now - lap) / 1000;
+    lap = now;
+  };
   const c = ctx.config;
   const ro = rollout(params, ctx, step);
+  done("sampling");
   const first = miniBatches(ctx, ro, 0);
   // The first update's forward is pi_old's on the first mini-batch (same parameters, same ids):
   // computed once, its gradient held while pi_old runs over the other mini-batches (impl.ts).
   const shared = impl().sharedFirstPass && c.klCoef === 0 ? updateGradients(params, ctx, ro, null, first[0]) : null;
+  done("updates");
   const old = oldPolicyPass(params, ctx, ro, first, shared ? [shared.grids!] : []);
+  done("piOld");
   const updates: UpdateStats[] = [];
   for (let epoch = 0; epoch < c.ppoEpochs; epoch++) {
     for (const [bi, members] of (epoch === 0 ? first : miniBatches(ctx, ro, epoch)).entries()) {
       updates.push(shared && epoch === 0 && bi === 0 ? applyUpdate(params, opt, ctx, shared) : updateOnce(params, opt, ctx, ro, old, members));
     }
   }
+  done("updates");
   const drift = driftDiagnostics(params, ctx, ro, old, first);
+  done("diagnostics");
   return stepRecord(ro, old, updates, drift, c.samplesPerPrompt, (Date.now() - t0) / 1000);
 }

@@ -15,6 +15,8 @@
  *               aliases of the (immutable) data instead of copies (kernels/aliases.ts)
  *   sharedFirstPass  a GRPO step's pi_old pass on its first mini-batch and the first update's
  *               forward are one computation (grpo.ts; without a KL term)
+ *   dropFinishedRows  the KV-cached sampler drops rows that finished from its batch (and cache)
+ *               instead of feeding them PAD until the longest row ends (sampling.ts)
  *
  * A process-wide switch rather than a parameter because it must reach every matMul inside the
  * model without changing any signature; `withImpl` restores the previous setting even on throw.
@@ -25,9 +27,10 @@ export interface Impl {
   attentionKernel: boolean;
   aliasCopies: boolean;
   sharedFirstPass: boolean;
+  dropFinishedRows: boolean;
 }
 
-const current: Impl = { fastMatMul: true, kvCache: true, attentionKernel: true, aliasCopies: true, sharedFirstPass: true };
+const current: Impl = { fastMatMul: true, kvCache: true, attentionKernel: true, aliasCopies: true, sharedFirstPass: true, dropFinishedRows: true };
 
 export function impl(): Readonly<Impl> {
   return current;
@@ -43,7 +46,7 @@ export function withImpl<T>(overrides: Partial<Impl>, fn: () => T): T {
   }
 }
 
-export const STRAIGHTFORWARD: Impl = { fastMatMul: false, kvCache: false, attentionKernel: false, aliasCopies: false, sharedFirstPass: false };
+export const STRAIGHTFORWARD: Impl = { fastMatMul: false, kvCache: false, attentionKernel: false, aliasCopies: false, sharedFirstPass: false, dropFinishedRows: false };
 
 /** The code as it was before issue 13's speed-ups: the benchmark's "previous" column. */
-export const PREVIOUS: Partial<Impl> = { attentionKernel: false, aliasCopies: false, sharedFirstPass: false };
+export const PREVIOUS: Partial<Impl> = { attentionKernel: false, aliasCopies: false, sharedFirstPass: false, dropFinishedRows: false };
