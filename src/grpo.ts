@@ -329,26 +329,29 @@ export function oldPolicyPass(params: Params, ctx: GrpoContext, ro: Rollout, bat
   for (const [bi, members] of batches.entries()) {
     const mrows = members.map((i) => ro.rows[i]);
     const pb = packSequences(mrows);
-    const { lp, ent, pp } = known[bi] ?? tidyKeep(() => {
-      const r = tokenLogProbsAndEntropy(params, pb.ids, ctx.model, c.temperature, codeToken());
-      return { lp: r.logp.dataSync() as Float32Array, ent: r.entropy.dataSync() as Float32Array, pp: r.probeProb.dataSync() as Float32Array };
-    });
-    mrows.forEach((r, b) => (codeProbSum += pp[firstResponseIndex(r, b, pb.T)]));
-    const lpRows = gridToResponseValues(mrows, pb.T, lp);
-    const entRows = gridToResponseValues(mrows, pb.T, ent);
-    members.forEach((i, j) => {
-      oldLogp[i] = lpRows[j];
-      for (let t = 0; t < lpRows[j].length; t++) {
-        probSum += Math.exp(lpRows[j][t]);
-        entropySum += entRows[j][t];
-        tokenCount++;
+    try {
+      const { lp, ent, pp } = known[bi] ?? tidyKeep(() => {
+        const r = tokenLogProbsAndEntropy(params, pb.ids, ctx.model, c.temperature, codeToken());
+        return { lp: r.logp.dataSync() as Float32Array, ent: r.entropy.dataSync() as Float32Array, pp: r.probeProb.dataSync() as Float32Array };
+      });
+      mrows.forEach((r, b) => (codeProbSum += pp[firstResponseIndex(r, b, pb.T)]));
+      const lpRows = gridToResponseValues(mrows, pb.T, lp);
+      const entRows = gridToResponseValues(mrows, pb.T, ent);
+      members.forEach((i, j) => {
+        oldLogp[i] = lpRows[j];
+        for (let t = 0; t < lpRows[j].length; t++) {
+          probSum += Math.exp(lpRows[j][t]);
+          entropySum += entRows[j][t];
+          tokenCount++;
+        }
+      });
+      if (ctx.ref && refLogp && bi < refBatches) {
+        const rl = tf.tidy(() => tokenLogProbs(ctx.ref!, pb.ids, ctx.model, c.temperature).dataSync() as Float32Array);
+        gridToResponseValues(mrows, pb.T, rl).forEach((v, j) => (refLogp[members[j]] = v));
       }
-    });
-    if (ctx.ref && refLogp && bi < refBatches) {
-      const rl = tf.tidy(() => tokenLogProbs(ctx.ref!, pb.ids, ctx.model, c.temperature).dataSync() as Float32Array);
-      gridToResponseValues(mrows, pb.T, rl).forEach((v, j) => (refLogp[members[j]] = v));
+    } finally {
+      tf.dispose([pb.ids, pb.mask]);
     }
-    tf.dispose([pb.ids, pb.mask]);
   }
   return { oldLogp, refLogp, tokenProb: probSum / Math.max(tokenCount, 1), entropy: entropySum / Math.max(tokenCount, 1), codeProb: codeProbSum / n };
 }
@@ -396,38 +399,56 @@ function updateGradients(params: Params, ctx: GrpoContext, ro: Rollout, old: Old
   const c = ctx.config;
   const clipCfg = { epsLow: c.epsLow, epsHigh: c.epsHigh, clip: c.clip };
   const rows = members.map((i) => ro.rows[i]);
-  const pb = packSequences(rows);
   const withKl = c.klCoef > 0;
   if (withKl && !old?.refLogp) throw new Error(`GRPO setting klCoef ${c.klCoef} > 0 needs the frozen reference model (ctx.ref)`);
-  const ref = withKl ? tf.tensor2d(responseValuesToGrid(rows, pb.T, members.map((i) => old!.refLogp![i])), [rows.length, pb.T - 1]) : null;
-  const advT = tf.tensor2d(members.map((i) => ro.adv[i]), [rows.length, 1]);
-  // pi_old's log-probs as the loss reads them: response tokens only, zeros elsewhere
-  const oldGridOf = (values: Float32Array[]) => responseValuesToGrid(rows, pb.T, values);
-  let oldGrid: Float32Array | null = old ? oldGridOf(members.map((i) => old.oldLogp[i])) : null;
-  let oldT: tf.Tensor | null = oldGrid ? tf.tensor2d(oldGrid, [rows.length, pb.T - 1]) : null;
-  let grids: OldGrids | null = null;
-  let logpKept: tf.Tensor | null = null;
-  let klKept: tf.Tensor | null = null;
-  const { value, grads } = paramGrads(params, () => {
-    let logp: tf.Tensor2D;
-    if (old) logp = tokenLogProbs(params, pb.ids, ctx.model, c.temperature);
-    else {
-      const r = nextTokenLogSoftmax(params, pb.ids, ctx.model, c.temperature);
-      logp = r.logp;
-      grids = oldGridsFrom(r.all, logp, codeToken());
-      oldGrid = oldGridOf(gridToResponseValues(rows, pb.T, grids.lp));
-      oldT = tf.keep(tf.tensor2d(oldGrid, [rows.length, pb.T - 1]));
-    }
-    logpKept = tf.keep(logp);
-    let loss = aggregateLoss(clippedTokenLoss(logp, oldT!, advT, clipCfg), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
-    if (ref) {
-      const kl = aggregateLoss(k3(logp, ref), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
-      klKept = tf.keep(kl);
-      loss = loss.add(kl.mul(c.klCoef));
-    }
-    return loss;
-  });
-  return { value, grads, logp: logpKept!, kl: klKept, oldT: oldT!, oldGrid: oldGrid!, advT, ref, pb, rows, grids };
+  const pb = packSequences(rows);
+  // Every tensor made here is released if anything throws; on success the pending update owns them.
+  const held: tf.Tensor[] = [pb.ids, pb.mask];
+  try {
+    const ref = withKl ? tf.tensor2d(responseValuesToGrid(rows, pb.T, members.map((i) => old!.refLogp![i])), [rows.length, pb.T - 1]) : null;
+    if (ref) held.push(ref);
+    const advT = tf.tensor2d(members.map((i) => ro.adv[i]), [rows.length, 1]);
+    held.push(advT);
+    // pi_old's log-probs as the loss reads them: response tokens only, zeros elsewhere
+    const oldGridOf = (values: Float32Array[]) => responseValuesToGrid(rows, pb.T, values);
+    let oldGrid: Float32Array | null = old ? oldGridOf(members.map((i) => old.oldLogp[i])) : null;
+    let oldT: tf.Tensor | null = oldGrid ? tf.tensor2d(oldGrid, [rows.length, pb.T - 1]) : null;
+    if (oldT) held.push(oldT);
+    let grids: OldGrids | null = null;
+    let logpKept: tf.Tensor | null = null;
+    let klKept: tf.Tensor | null = null;
+    const { value, grads } = paramGrads(params, () => {
+      let logp: tf.Tensor2D;
+      if (old) logp = tokenLogProbs(params, pb.ids, ctx.model, c.temperature);
+      else {
+        const r = nextTokenLogSoftmax(params, pb.ids, ctx.model, c.temperature);
+        logp = r.logp;
+        grids = oldGridsFrom(r.all, logp, codeToken());
+        oldGrid = oldGridOf(gridToResponseValues(rows, pb.T, grids.lp));
+        oldT = tf.keep(tf.tensor2d(oldGrid, [rows.length, pb.T - 1]));
+        held.push(oldT);
+      }
+      logpKept = tf.keep(logp);
+      held.push(logpKept);
+      let loss = aggregateLoss(clippedTokenLoss(logp, oldT!, advT, clipCfg), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
+      if (ref) {
+        const kl = aggregateLoss(k3(logp, ref), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
+        klKept = tf.keep(kl);
+        held.push(klKept);
+        loss = loss.add(kl.mul(c.klCoef));
+      }
+      return loss;
+    });
+    return { value, grads, logp: logpKept!, kl: klKept, oldT: oldT!, oldGrid: oldGrid!, advT, ref, pb, rows, grids };
+  } catch (e) {
+    tf.dispose(held);
+    throw e;
+  }
+}
+
+/** Every tensor a pending update holds. */
+function pendingTensors(u: PendingUpdate): tf.Tensor[] {
+  return [u.value, ...Object.values(u.grads), u.logp, ...(u.kl ? [u.kl] : []), u.oldT, u.advT, u.pb.ids, u.pb.mask, ...(u.ref ? [u.ref] : [])];
 }
 
 /** Clip statistics of a pending update, then its optimizer step in place; frees the update's tensors. */
@@ -448,7 +469,7 @@ function applyUpdate(params: Params, opt: AdamState, ctx: GrpoContext, u: Pendin
       : adamStep(params, u.grads, opt, { lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: 1e-8, weightDecay: 0, gradClip: c.gradClip });
     return { clip, first, loss, kl, gradNorm };
   } finally {
-    tf.dispose([u.value, ...Object.values(u.grads), u.logp, ...(u.kl ? [u.kl] : []), u.oldT, u.advT, u.pb.ids, u.pb.mask, ...(u.ref ? [u.ref] : [])]);
+    tf.dispose(pendingTensors(u));
   }
 }
 
@@ -569,7 +590,13 @@ export function grpoStep(params: Params, opt: AdamState, ctx: GrpoContext, step:
   // computed once, its gradient held while pi_old runs over the other mini-batches (impl.ts).
   const shared = impl().sharedFirstPass && c.klCoef === 0 ? updateGradients(params, ctx, ro, null, first[0]) : null;
   done("updates");
-  const old = oldPolicyPass(params, ctx, ro, first, shared ? [shared.grids!] : []);
+  let old: OldPass;
+  try {
+    old = oldPolicyPass(params, ctx, ro, first, shared ? [shared.grids!] : []);
+  } catch (e) {
+    if (shared) tf.dispose(pendingTensors(shared));
+    throw e;
+  }
   done("piOld");
   const updates: UpdateStats[] = [];
   for (let epoch = 0; epoch < c.ppoEpochs; epoch++) {
