@@ -9,6 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { installAliases } from "./kernels/aliases";
+import { installColumnSum } from "./kernels/column-sum";
 
 export const BACKENDS = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -46,7 +47,9 @@ async function activate(name: BackendName): Promise<string | null> {
   if (name === "wasm") {
     const err = tryRequire("@tensorflow/tfjs-backend-wasm");
     if (err) return `@tensorflow/tfjs-backend-wasm not installed (${err})`;
-    installAliases(); // wasm's kernels are registered now: patch its copies (kernels/aliases.ts)
+    // wasm's kernels are registered now: patch its copies and its sums over leading axes (kernels/)
+    installAliases();
+    installColumnSum();
   }
   try {
     // setBackend throws for an unregistered name and resolves false when init fails.

@@ -17,6 +17,8 @@
  *               forward are one computation (grpo.ts; without a KL term)
  *   dropFinishedRows  the KV-cached sampler drops rows that finished from its batch (and cache)
  *               instead of feeding them PAD until the longest row ends (sampling.ts)
+ *   columnSum   sums over leading axes (bias and gain gradients) by our wasm SIMD kernel
+ *               (kernels/column-sum.ts) instead of a transpose and the backend's Sum; same order
  *
  * A process-wide switch rather than a parameter because it must reach every matMul inside the
  * model without changing any signature; `withImpl` restores the previous setting even on throw.
@@ -28,9 +30,10 @@ export interface Impl {
   aliasCopies: boolean;
   sharedFirstPass: boolean;
   dropFinishedRows: boolean;
+  columnSum: boolean;
 }
 
-const current: Impl = { fastMatMul: true, kvCache: true, attentionKernel: true, aliasCopies: true, sharedFirstPass: true, dropFinishedRows: true };
+const current: Impl = { fastMatMul: true, kvCache: true, attentionKernel: true, aliasCopies: true, sharedFirstPass: true, dropFinishedRows: true, columnSum: true };
 
 export function impl(): Readonly<Impl> {
   return current;
@@ -46,7 +49,7 @@ export function withImpl<T>(overrides: Partial<Impl>, fn: () => T): T {
   }
 }
 
-export const STRAIGHTFORWARD: Impl = { fastMatMul: false, kvCache: false, attentionKernel: false, aliasCopies: false, sharedFirstPass: false, dropFinishedRows: false };
+export const STRAIGHTFORWARD: Impl = { fastMatMul: false, kvCache: false, attentionKernel: false, aliasCopies: false, sharedFirstPass: false, dropFinishedRows: false, columnSum: false };
 
 /** The code as it was before issue 13's speed-ups: the benchmark's "previous" column. */
-export const PREVIOUS: Partial<Impl> = { attentionKernel: false, aliasCopies: false, sharedFirstPass: false, dropFinishedRows: false };
+export const PREVIOUS: Partial<Impl> = { attentionKernel: false, aliasCopies: false, sharedFirstPass: false, dropFinishedRows: false, columnSum: false };

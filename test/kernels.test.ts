@@ -131,27 +131,55 @@ test("100 smoke-size GRPO steps leave tf.memory().numTensors unchanged", () => {
   disposeParams(params);
 });
 
-test("aliasCopies: a gradient saves no copies (Identity kernels), and loss and every gradient are bit-identical to tf.js's copying path", async () => {
+/** Loss and every gradient of a tiny model's next-token loss (plain arrays, tensors freed). */
+function lossAndGrads(params: ReturnType<typeof tinyParams>, ids: tf.Tensor2D) {
+  const { value, grads } = paramGrads(params, () => tokenLogProbs(params, ids, TINY).mean().neg() as tf.Scalar);
+  const out = { loss: value.dataSync()[0], grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, Array.from(g.dataSync())])) };
+  tf.dispose([value, ...Object.values(grads)]);
+  return out;
+}
+
+test("aliasCopies and columnSum, each off alone: loss and every gradient bit-identical; aliases leave no copies of saved tensors (Identity kernels)", async () => {
   const params = tinyParams(13);
   const ids = tf.tensor2d([promptIds("a:1+2=python a=1+2#3"), promptIds("b:3*3-4=3*3 is 9 so 5 ")].map((r) => r.slice(0, 20)), [2, 20], "int32");
-  const run = () => {
-    const { value, grads } = paramGrads(params, () => tokenLogProbs(params, ids, TINY).mean().neg() as tf.Scalar);
-    const out = { loss: value.dataSync()[0], grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, Array.from(g.dataSync())])) };
-    tf.dispose([value, ...Object.values(grads)]);
-    return out;
-  };
-  const copies = async () => (await tf.profile(run)).kernels.filter((k) => k.name === "Identity").length;
+  const run = () => lossAndGrads(params, ids);
+  const fast = run();
+  assert.ok(Object.values(fast.grads).some((g) => g.some((x) => x !== 0)), "all gradients are zero");
+  for (const off of [ALIAS_OFF, { columnSum: false }]) {
+    const slow = withImpl(off, run);
+    assert.ok(Object.is(fast.loss, slow.loss), `${JSON.stringify(off)}: loss ${fast.loss} vs ${slow.loss}`);
+    for (const k of Object.keys(slow.grads)) assert.deepEqual(fast.grads[k], slow.grads[k], `${JSON.stringify(off)}: gradient of ${k}`);
+  }
   // tf.js's own path copies every tensor the tape saves (hundreds); what remains with aliases are
   // the few copies backprop itself makes when it passes a gradient through unchanged
-  const [on, off] = [await copies(), await withImpl(ALIAS_OFF, copies)];
-  assert.ok(off > 100 && on * 10 < off, `Identity kernels: ${on} with aliases, ${off} without`);
-  const fast = run();
-  const slow = withImpl(ALIAS_OFF, run);
-  assert.ok(Object.is(fast.loss, slow.loss), `loss ${fast.loss} vs ${slow.loss}`);
-  for (const k of Object.keys(slow.grads)) assert.deepEqual(fast.grads[k], slow.grads[k], `gradient of ${k}`);
-  assert.ok(Object.values(fast.grads).some((g) => g.some((x) => x !== 0)), "all gradients are zero");
+  const copies = async () => (await tf.profile(run)).kernels.filter((k) => k.name === "Identity").length;
+  const [on, offCount] = [await copies(), await withImpl(ALIAS_OFF, copies)];
+  assert.ok(offCount > 100 && on * 10 < offCount, `Identity kernels: ${on} with aliases, ${offCount} without`);
   ids.dispose();
   disposeParams(params);
+});
+
+test("columnSum: sums over leading axes bit-identical to the backend's, which adds in order from 0 (checked by hand in float32)", () => {
+  const cases: [number[], number | number[], boolean][] = [[[257, 64], 0, false], [[9, 8], [0], true], [[4, 7, 12], [0, 1], false], [[4, 7, 12], [1, 0], true], [[4, 7, 12], 0, false], [[5, 6], -2, false], [[3, 5], 0, false], [[6, 8], 1, false]];
+  let seed = 200;
+  for (const [shape, axis, keepDims] of cases) {
+    const x = tf.tidy(() => randomTensor([1, shape.reduce((a, b) => a * b, 1), 1], seed++).reshape(shape));
+    const fast = tf.sum(x, axis, keepDims);
+    const ref = withImpl({ columnSum: false }, () => tf.sum(x, axis, keepDims));
+    assert.deepEqual(fast.shape, ref.shape);
+    assert.equal(bitDiff(fast.dataSync(), ref.dataSync()).count, 0, `${shape} over ${axis}`);
+    tf.dispose([x, fast, ref]);
+  }
+  // the order the kernel keeps: out[j] = ((0 + x[0, j]) + x[1, j]) + ..., rounded to float32 at each step
+  const x = randomTensor([1, 300, 8], 300).reshape([300, 8]);
+  const xs = x.dataSync();
+  const want = Array.from({ length: 8 }, (_, j) => {
+    let s = 0;
+    for (let r = 0; r < 300; r++) s = Math.fround(s + xs[r * 8 + j]);
+    return s;
+  });
+  for (const on of [true, false]) assert.deepEqual(Array.from(withImpl({ columnSum: on }, () => tf.tidy(() => tf.sum(x, 0).dataSync()))), want);
+  x.dispose();
 });
 
 test("aliasCopies: a cast to the same dtype shares the data and outlives its input; other casts still convert", () => {
