@@ -19,6 +19,8 @@
  *               instead of feeding them PAD until the longest row ends (sampling.ts)
  *   columnSum   sums over leading axes (bias and gain gradients) by our wasm SIMD kernel
  *               (kernels/column-sum.ts) instead of a transpose and the backend's Sum; same order
+ *   fusedGelu   the MLP's GELU as 2 fused wasm kernels + tanh forward and 1 backward
+ *               (kernels/gelu.ts) instead of ~25 element-wise kernels; same rounding step by step
  *
  * A process-wide switch rather than a parameter because it must reach every matMul inside the
  * model without changing any signature; `withImpl` restores the previous setting even on throw.
@@ -31,9 +33,10 @@ export interface Impl {
   sharedFirstPass: boolean;
   dropFinishedRows: boolean;
   columnSum: boolean;
+  fusedGelu: boolean;
 }
 
-const current: Impl = { fastMatMul: true, kvCache: true, attentionKernel: true, aliasCopies: true, sharedFirstPass: true, dropFinishedRows: true, columnSum: true };
+const current: Impl = { fastMatMul: true, kvCache: true, attentionKernel: true, aliasCopies: true, sharedFirstPass: true, dropFinishedRows: true, columnSum: true, fusedGelu: true };
 
 export function impl(): Readonly<Impl> {
   return current;
@@ -49,7 +52,7 @@ export function withImpl<T>(overrides: Partial<Impl>, fn: () => T): T {
   }
 }
 
-export const STRAIGHTFORWARD: Impl = { fastMatMul: false, kvCache: false, attentionKernel: false, aliasCopies: false, sharedFirstPass: false, dropFinishedRows: false, columnSum: false };
+export const STRAIGHTFORWARD: Impl = { fastMatMul: false, kvCache: false, attentionKernel: false, aliasCopies: false, sharedFirstPass: false, dropFinishedRows: false, columnSum: false, fusedGelu: false };
 
 /** The code as it was before issue 13's speed-ups: the benchmark's "previous" column. */
-export const PREVIOUS: Partial<Impl> = { attentionKernel: false, aliasCopies: false, sharedFirstPass: false, dropFinishedRows: false, columnSum: false };
+export const PREVIOUS: Partial<Impl> = { attentionKernel: false, aliasCopies: false, sharedFirstPass: false, dropFinishedRows: false, columnSum: false, fusedGelu: false };

@@ -10,6 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { impl } from "./impl";
 import { batchMatMul } from "./kernels/batch-matmul";
+import { fusedGelu, fusedGeluFits, GELU_K1, GELU_K2 } from "./kernels/gelu";
 import type { Rng } from "./rng";
 
 export interface ModelConfig {
@@ -120,10 +121,15 @@ function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor {
 }
 
 function gelu(x: tf.Tensor): tf.Tensor {
+  return impl().fusedGelu && fusedGeluFits(x) ? fusedGelu(x) : geluChain(x);
+}
+
+/** GELU op by op (kernels/gelu.ts fuses exactly this chain: keep the two in step). */
+function geluChain(x: tf.Tensor): tf.Tensor {
   // tanh approximation (GPT-2)
-  const c = Math.sqrt(2 / Math.PI);
+  const c = GELU_K2;
   // x*x*x rather than pow(x, 3): Pow is a slow kernel on wasm.
-  return x.mul(0.5).mul(tf.tanh(x.add(x.mul(x).mul(x).mul(0.044715)).mul(c)).add(1));
+  return x.mul(0.5).mul(tf.tanh(x.add(x.mul(x).mul(x).mul(GELU_K1)).mul(c)).add(1));
 }
 
 const maskCache = new Map<number, tf.Tensor>();

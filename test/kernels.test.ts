@@ -11,6 +11,7 @@ import { grpoStep, resolveGrpoConfig } from "../src/grpo";
 import { withImpl } from "../src/impl";
 import { cachedMaskCount, disposeParams, paramGrads, tokenLogProbs } from "../src/model";
 import { promptIds } from "../src/sampling";
+import { fusedGelu, fusedGeluFits, GELU_K1, GELU_K2 } from "../src/kernels/gelu";
 import { disposeAdam, initAdam } from "../src/optim";
 import { getSplit } from "../src/problems";
 import { parseReward } from "../src/rewards";
@@ -139,13 +140,13 @@ function lossAndGrads(params: ReturnType<typeof tinyParams>, ids: tf.Tensor2D) {
   return out;
 }
 
-test("aliasCopies and columnSum, each off alone: loss and every gradient bit-identical; aliases leave no copies of saved tensors (Identity kernels)", async () => {
+test("aliasCopies, columnSum and fusedGelu, each off alone: loss and every gradient bit-identical; aliases leave no copies of saved tensors (Identity kernels)", async () => {
   const params = tinyParams(13);
   const ids = tf.tensor2d([promptIds("a:1+2=python a=1+2#3"), promptIds("b:3*3-4=3*3 is 9 so 5 ")].map((r) => r.slice(0, 20)), [2, 20], "int32");
   const run = () => lossAndGrads(params, ids);
   const fast = run();
   assert.ok(Object.values(fast.grads).some((g) => g.some((x) => x !== 0)), "all gradients are zero");
-  for (const off of [ALIAS_OFF, { columnSum: false }]) {
+  for (const off of [ALIAS_OFF, { columnSum: false }, { fusedGelu: false }]) {
     const slow = withImpl(off, run);
     assert.ok(Object.is(fast.loss, slow.loss), `${JSON.stringify(off)}: loss ${fast.loss} vs ${slow.loss}`);
     for (const k of Object.keys(slow.grads)) assert.deepEqual(fast.grads[k], slow.grads[k], `${JSON.stringify(off)}: gradient of ${k}`);
@@ -193,4 +194,24 @@ test("aliasCopies: a cast to the same dtype shares the data and outlives its inp
   y.dispose();
   z.dispose();
   assert.equal(tf.memory().numTensors, n - 2);
+});
+
+test("fusedGelu: values and gradients bit-identical to the op-by-op chain, on wide and saturating inputs", () => {
+  const chain = (t: tf.Tensor) => t.mul(0.5).mul(tf.tanh(t.add(t.mul(t).mul(t).mul(GELU_K1)).mul(GELU_K2)).add(1));
+  for (const [shape, scale] of [[[64, 256], 1], [[33, 12], 4], [[2, 3, 8], 30]] as [number[], number][]) {
+    const x = tf.tidy(() => randomTensor([1, shape.reduce((a, b) => a * b, 1), 1], 400 + scale).reshape(shape).mul(scale));
+    const w = tf.tidy(() => randomTensor([1, x.size, 1], 500 + scale).reshape(shape));
+    assert.ok(fusedGeluFits(x));
+    const valueAndGrad = (f: (t: tf.Tensor) => tf.Tensor) => tf.tidy(() => [f(x).dataSync(), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), w)))(x).dataSync()]);
+    const [fy, fg] = valueAndGrad(fusedGelu);
+    const [cy, cg] = valueAndGrad(chain);
+    assert.equal(bitDiff(fy, cy).count, 0, `values ${shape} x${scale}`);
+    assert.equal(bitDiff(fg, cg).count, 0, `gradients ${shape} x${scale}`);
+    assert.ok(fg.some((v) => v !== 0) && fy.some((v) => v < 0), "a trivial input compares nothing");
+    tf.dispose([x, w]);
+  }
+  // whole 4-lane groups only: other sizes stay on the chain
+  const odd = tf.ones([3, 5]);
+  assert.equal(fusedGeluFits(odd), false);
+  odd.dispose();
 });
