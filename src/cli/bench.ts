@@ -12,7 +12,8 @@
  *   paperGrpoStepSec   one GRPO step at the paper's shape: 64 prompts x 16 samples, mini-batch 128
  *   evalTestSec        greedy evaluation of the 500 test problems
  * "previous" figures time today's code with issue 13's speed-ups off (impl.ts PREVIOUS: attention
- * kernel, copy aliases, the shared first forward, dropping finished rows while sampling), interleaved
+ * kernel, copy aliases, the shared first forward, dropping finished rows while sampling, column
+ * sums, fused GELU), interleaved
  * with the current ones (A, B, A, B, ...) so that load on a shared machine hits both alike; ratios
  * are medians of per-pair ratios, with their range. The PyTorch ratio uses 1 thread: tfjs's wasm
  * backend runs one thread in Node. With --baseline, the reference step, sampling and the GRPO step
