@@ -8,6 +8,8 @@
  * recorded with every stored result, because numbers differ (slightly) between backends.
  */
 import * as tf from "@tensorflow/tfjs";
+import { installAliases } from "./kernels/aliases";
+import { installColumnSum } from "./kernels/column-sum";
 
 export const BACKENDS = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -45,6 +47,9 @@ async function activate(name: BackendName): Promise<string | null> {
   if (name === "wasm") {
     const err = tryRequire("@tensorflow/tfjs-backend-wasm");
     if (err) return `@tensorflow/tfjs-backend-wasm not installed (${err})`;
+    // wasm's kernels are registered now: patch its copies and its sums over leading axes (kernels/)
+    installAliases();
+    installColumnSum();
   }
   try {
     // setBackend throws for an unregistered name and resolves false when init fails.

@@ -22,7 +22,8 @@ import * as tf from "@tensorflow/tfjs";
 import { packSequences, responseValuesToGrid, gridToResponseValues, type SequenceRow } from "./batch";
 import { isCodeResponse, hasBoxed, isCorrect } from "./grader";
 import { aggregateLoss, clippedTokenLoss, clipStats, groupAdvantages, k3, LOSS_AGGREGATIONS, POLD_BUCKETS, type AdvantageMode, type ClipStats, type LossAggregation } from "./grpo-math";
-import { paramGrads, tokenLogProbs, tokenLogProbsAndEntropy, type ModelConfig, type Params } from "./model";
+import { impl } from "./impl";
+import { entropyAndProbe, nextTokenLogSoftmax, paramGrads, tidyKeep, tokenLogProbs, tokenLogProbsAndEntropy, type ModelConfig, type Params } from "./model";
 import { adamStep, OPTIMIZERS, sgdStep, type AdamState, type OptimizerKind } from "./optim";
 import type { Problem } from "./problems";
 import type { RewardFn } from "./rewards";
@@ -290,11 +291,31 @@ export function diagnosticBatches(batches: readonly number[][]): number[][] {
   return out;
 }
 
+/** pi_old on one mini-batch: (B, T-1) grids of token log-prob, entropy and p(code). */
+export interface OldGrids {
+  lp: Float32Array;
+  ent: Float32Array;
+  pp: Float32Array;
+}
+
+/** pi_old's grids read from log softmax `all` (B, T-1, V) and the targets' log-probs `logp` (as tokenLogProbsAndEntropy computes them). */
+function oldGridsFrom(all: tf.Tensor3D, logp: tf.Tensor2D, probe: number): OldGrids {
+  return tidyKeep(() => {
+    const { entropy, probeProb } = entropyAndProbe(all, probe);
+    return { lp: logp.dataSync() as Float32Array, ent: entropy.dataSync() as Float32Array, pp: probeProb.dataSync() as Float32Array };
+  });
+}
+
+const codeToken = () => encode(CODE_OPENING)[0];
+
 /**
  * pi_old (+ entropy, p(code) and the reference), computed mini-batch by mini-batch with exactly
  * the shapes the first update uses, so that on the first mini-batch the ratio is exactly 1.
+ * `known[bi]`, when given, holds batch bi's grids already computed (the first update's forward,
+ * see grpoStep): the policy's forward is skipped there, the reference's is not. Every sum runs in
+ * batch order whichever batches were known, so the metrics are the same bits either way.
  */
-export function oldPolicyPass(params: Params, ctx: GrpoContext, ro: Rollout, batches: number[][]): OldPass {
+export function oldPolicyPass(params: Params, ctx: GrpoContext, ro: Rollout, batches: number[][], known: readonly (OldGrids | undefined)[] = []): OldPass {
   const c = ctx.config;
   const n = ro.rows.length;
   const oldLogp: Float32Array[] = new Array(n);
@@ -303,16 +324,15 @@ export function oldPolicyPass(params: Params, ctx: GrpoContext, ro: Rollout, bat
   let probSum = 0;
   let tokenCount = 0;
   let codeProbSum = 0;
-  const codeToken = encode(CODE_OPENING)[0];
   // The reference's log-probs: every row when the loss has a KL term, else the diagnostic rows only.
   const refBatches = c.klCoef > 0 ? batches.length : diagnosticBatches(batches).length;
   for (const [bi, members] of batches.entries()) {
     const mrows = members.map((i) => ro.rows[i]);
     const pb = packSequences(mrows);
     try {
-      const [lp, ent, pp] = tf.tidy(() => {
-        const r = tokenLogProbsAndEntropy(params, pb.ids, ctx.model, c.temperature, codeToken);
-        return [r.logp.dataSync() as Float32Array, r.entropy.dataSync() as Float32Array, r.probeProb.dataSync() as Float32Array];
+      const { lp, ent, pp } = known[bi] ?? tidyKeep(() => {
+        const r = tokenLogProbsAndEntropy(params, pb.ids, ctx.model, c.temperature, codeToken());
+        return { lp: r.logp.dataSync() as Float32Array, ent: r.entropy.dataSync() as Float32Array, pp: r.probeProb.dataSync() as Float32Array };
       });
       mrows.forEach((r, b) => (codeProbSum += pp[firstResponseIndex(r, b, pb.T)]));
       const lpRows = gridToResponseValues(mrows, pb.T, lp);
@@ -349,29 +369,68 @@ export interface UpdateStats {
 
 /** One optimizer step in place on one mini-batch (rollout indices `members`). */
 export function updateOnce(params: Params, opt: AdamState, ctx: GrpoContext, ro: Rollout, old: OldPass, members: number[]): UpdateStats {
+  return applyUpdate(params, opt, ctx, updateGradients(params, ctx, ro, old, members));
+}
+
+/** A mini-batch's loss and gradients at the current parameters, before the optimizer step (tensors owned until applyUpdate). */
+interface PendingUpdate {
+  value: tf.Scalar;
+  grads: Record<string, tf.Tensor>;
+  logp: tf.Tensor;
+  kl: tf.Tensor | null;
+  oldT: tf.Tensor;
+  oldGrid: Float32Array;
+  advT: tf.Tensor;
+  ref: tf.Tensor | null;
+  pb: ReturnType<typeof packSequences>;
+  rows: SequenceRow[];
+  /** pi_old's grids on this mini-batch, read off this forward (old = null only). */
+  grids: OldGrids | null;
+}
+
+/**
+ * The loss and gradients of one mini-batch. With `old` null (the step's first mini-batch, before
+ * any update: impl sharedFirstPass), pi_old is the current policy, and its grids are read off this
+ * very forward instead of a separate identical one: the same kernels on the same parameters and
+ * ids give the same bits, so rho = 1 exactly as with a separate pass. Needs no KL term (whose
+ * reference log-probs come from the pi_old pass).
+ */
+function updateGradients(params: Params, ctx: GrpoContext, ro: Rollout, old: OldPass | null, members: number[]): PendingUpdate {
   const c = ctx.config;
   const clipCfg = { epsLow: c.epsLow, epsHigh: c.epsHigh, clip: c.clip };
-  const mrows = members.map((i) => ro.rows[i]);
+  const rows = members.map((i) => ro.rows[i]);
   const withKl = c.klCoef > 0;
-  if (withKl && !old.refLogp) throw new Error(`GRPO setting klCoef ${c.klCoef} > 0 needs the frozen reference model (ctx.ref)`);
-  const pb = packSequences(mrows);
-  // Every tensor of the update is released in the finally below, whatever throws.
+  if (withKl && !old?.refLogp) throw new Error(`GRPO setting klCoef ${c.klCoef} > 0 needs the frozen reference model (ctx.ref)`);
+  const pb = packSequences(rows);
+  // Every tensor made here is released if anything throws; on success the pending update owns them.
   const held: tf.Tensor[] = [pb.ids, pb.mask];
   try {
-    const oldGrid = responseValuesToGrid(mrows, pb.T, members.map((i) => old.oldLogp[i]));
-    const oldT = tf.tensor2d(oldGrid, [mrows.length, pb.T - 1]);
-    held.push(oldT);
-    const ref = withKl ? tf.tensor2d(responseValuesToGrid(mrows, pb.T, members.map((i) => old.refLogp![i])), [mrows.length, pb.T - 1]) : null;
+    const ref = withKl ? tf.tensor2d(responseValuesToGrid(rows, pb.T, members.map((i) => old!.refLogp![i])), [rows.length, pb.T - 1]) : null;
     if (ref) held.push(ref);
-    const advT = tf.tensor2d(members.map((i) => ro.adv[i]), [mrows.length, 1]);
+    const advT = tf.tensor2d(members.map((i) => ro.adv[i]), [rows.length, 1]);
     held.push(advT);
+    // pi_old's log-probs as the loss reads them: response tokens only, zeros elsewhere
+    const oldGridOf = (values: Float32Array[]) => responseValuesToGrid(rows, pb.T, values);
+    let oldGrid: Float32Array | null = old ? oldGridOf(members.map((i) => old.oldLogp[i])) : null;
+    let oldT: tf.Tensor | null = oldGrid ? tf.tensor2d(oldGrid, [rows.length, pb.T - 1]) : null;
+    if (oldT) held.push(oldT);
+    let grids: OldGrids | null = null;
     let logpKept: tf.Tensor | null = null;
     let klKept: tf.Tensor | null = null;
     const { value, grads } = paramGrads(params, () => {
-      const logp = tokenLogProbs(params, pb.ids, ctx.model, c.temperature);
+      let logp: tf.Tensor2D;
+      if (old) logp = tokenLogProbs(params, pb.ids, ctx.model, c.temperature);
+      else {
+        const r = nextTokenLogSoftmax(params, pb.ids, ctx.model, c.temperature);
+        logp = r.logp;
+        grids = oldGridsFrom(r.all, logp, codeToken());
+        oldGrid = oldGridOf(gridToResponseValues(rows, pb.T, grids.lp));
+        oldT = tf.keep(tf.tensor2d(oldGrid, [rows.length, pb.T - 1]));
+        held.push(oldT);
+      }
       logpKept = tf.keep(logp);
       held.push(logpKept);
-      let loss = aggregateLoss(clippedTokenLoss(logp, oldT, advT, clipCfg), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
+      let loss = aggregateLoss(clippedTokenLoss(logp, oldT!, advT, clipCfg), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
       if (ref) {
         const kl = aggregateLoss(k3(logp, ref), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
         klKept = tf.keep(kl);
@@ -380,21 +439,37 @@ export function updateOnce(params: Params, opt: AdamState, ctx: GrpoContext, ro:
       }
       return loss;
     });
-    held.push(value, ...Object.values(grads));
-    const ratio = tf.tidy(() => tf.exp(logpKept!.sub(oldT)).dataSync() as Float32Array);
-    const advV = advT.dataSync() as Float32Array;
-    const clip = clipStats(ratio, advV, pb.mask.dataSync() as Float32Array, pb.T - 1, clipCfg, oldGrid);
+    return { value, grads, logp: logpKept!, kl: klKept, oldT: oldT!, oldGrid: oldGrid!, advT, ref, pb, rows, grids };
+  } catch (e) {
+    tf.dispose(held);
+    throw e;
+  }
+}
+
+/** Every tensor a pending update holds. */
+function pendingTensors(u: PendingUpdate): tf.Tensor[] {
+  return [u.value, ...Object.values(u.grads), u.logp, ...(u.kl ? [u.kl] : []), u.oldT, u.advT, u.pb.ids, u.pb.mask, ...(u.ref ? [u.ref] : [])];
+}
+
+/** Clip statistics of a pending update, then its optimizer step in place; frees the update's tensors. */
+function applyUpdate(params: Params, opt: AdamState, ctx: GrpoContext, u: PendingUpdate): UpdateStats {
+  const c = ctx.config;
+  const clipCfg = { epsLow: c.epsLow, epsHigh: c.epsHigh, clip: c.clip };
+  try {
+    const ratio = tf.tidy(() => tf.exp(u.logp.sub(u.oldT)).dataSync() as Float32Array);
+    const advV = u.advT.dataSync() as Float32Array;
+    const clip = clipStats(ratio, advV, u.pb.mask.dataSync() as Float32Array, u.pb.T - 1, clipCfg, u.oldGrid);
     const firstMask = new Float32Array(ratio.length);
-    mrows.forEach((r, b) => (firstMask[firstResponseIndex(r, b, pb.T)] = 1));
-    const first = clipStats(ratio, advV, firstMask, pb.T - 1, clipCfg);
-    const loss = value.dataSync()[0];
-    const kl = klKept ? (klKept as tf.Tensor).dataSync()[0] : null;
+    u.rows.forEach((r, b) => (firstMask[firstResponseIndex(r, b, u.pb.T)] = 1));
+    const first = clipStats(ratio, advV, firstMask, u.pb.T - 1, clipCfg);
+    const loss = u.value.dataSync()[0];
+    const kl = u.kl ? u.kl.dataSync()[0] : null;
     const gradNorm = c.optimizer === "sgd"
-      ? sgdStep(params, grads, opt, { lr: c.lr, momentum: c.momentum, gradClip: c.gradClip })
-      : adamStep(params, grads, opt, { lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: 1e-8, weightDecay: 0, gradClip: c.gradClip });
+      ? sgdStep(params, u.grads, opt, { lr: c.lr, momentum: c.momentum, gradClip: c.gradClip })
+      : adamStep(params, u.grads, opt, { lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: 1e-8, weightDecay: 0, gradClip: c.gradClip });
     return { clip, first, loss, kl, gradNorm };
   } finally {
-    tf.dispose(held);
+    tf.dispose(pendingTensors(u));
   }
 }
 
@@ -430,12 +505,9 @@ export function driftDiagnostics(params: Params, ctx: GrpoContext, ro: Rollout, 
     rows.push(...members);
     const mrows = members.map((i) => ro.rows[i]);
     const pb = packSequences(mrows);
-    try {
-      const lp = tf.tidy(() => tokenLogProbs(params, pb.ids, ctx.model, ctx.config.temperature).dataSync() as Float32Array);
-      gridToResponseValues(mrows, pb.T, lp).forEach((v, j) => (newLogp[members[j]] = v));
-    } finally {
-      tf.dispose([pb.ids, pb.mask]);
-    }
+    const lp = tf.tidy(() => tokenLogProbs(params, pb.ids, ctx.model, ctx.config.temperature).dataSync() as Float32Array);
+    gridToResponseValues(mrows, pb.T, lp).forEach((v, j) => (newLogp[members[j]] = v));
+    tf.dispose([pb.ids, pb.mask]);
   }
   const start = ctx.ref;
   const paramDistance = start
@@ -493,17 +565,47 @@ export function stepRecord(ro: Rollout, old: OldPass, updates: readonly UpdateSt
   return m;
 }
 
-/** One GRPO step in place on params/opt. Deterministic given (ctx, step). */
-export function grpoStep(params: Params, opt: AdamState, ctx: GrpoContext, step: number): StepMetrics {
+/** Seconds a step spent in each phase (the benchmark's split; updates include the shared pi_old forward). */
+export interface StepPhases {
+  sampling: number;
+  piOld: number;
+  updates: number;
+  diagnostics: number;
+}
+
+/** One GRPO step in place on params/opt. Deterministic given (ctx, step). `phases`, when given, receives the step's time split. */
+export function grpoStep(params: Params, opt: AdamState, ctx: GrpoContext, step: number, phases?: StepPhases): StepMetrics {
   const t0 = Date.now();
+  let lap = t0;
+  const done = (k: keyof StepPhases) => {
+    const now = Date.now();
+    if (phases) phases[k] += (now - lap) / 1000;
+    lap = now;
+  };
   const c = ctx.config;
   const ro = rollout(params, ctx, step);
+  done("sampling");
   const first = miniBatches(ctx, ro, 0);
-  const old = oldPolicyPass(params, ctx, ro, first);
+  // The first update's forward is pi_old's on the first mini-batch (same parameters, same ids):
+  // computed once, its gradient held while pi_old runs over the other mini-batches (impl.ts).
+  const shared = impl().sharedFirstPass && c.klCoef === 0 ? updateGradients(params, ctx, ro, null, first[0]) : null;
+  done("updates");
+  let old: OldPass;
+  try {
+    old = oldPolicyPass(params, ctx, ro, first, shared ? [shared.grids!] : []);
+  } catch (e) {
+    if (shared) tf.dispose(pendingTensors(shared));
+    throw e;
+  }
+  done("piOld");
   const updates: UpdateStats[] = [];
   for (let epoch = 0; epoch < c.ppoEpochs; epoch++) {
-    for (const members of epoch === 0 ? first : miniBatches(ctx, ro, epoch)) updates.push(updateOnce(params, opt, ctx, ro, old, members));
+    for (const [bi, members] of (epoch === 0 ? first : miniBatches(ctx, ro, epoch)).entries()) {
+      updates.push(shared && epoch === 0 && bi === 0 ? applyUpdate(params, opt, ctx, shared) : updateOnce(params, opt, ctx, ro, old, members));
+    }
   }
+  done("updates");
   const drift = driftDiagnostics(params, ctx, ro, old, first);
+  done("diagnostics");
   return stepRecord(ro, old, updates, drift, c.samplesPerPrompt, (Date.now() - t0) / 1000);
 }

@@ -11,6 +11,16 @@
  *               whole sequence recomputed for every new token
  *   attentionKernel  attention's rank-3 products through our wasm SIMD kernel (kernels/), bit-identical
  *               to tf.matMul's scalar batched path it replaces (about 1 GFLOP/s on wasm)
+ *   aliasCopies  tensors the gradient tape saves, and casts to the dtype a tensor already has, are
+ *               aliases of the (immutable) data instead of copies (kernels/aliases.ts)
+ *   sharedFirstPass  a GRPO step's pi_old pass on its first mini-batch and the first update's
+ *               forward are one computation (grpo.ts; without a KL term)
+ *   dropFinishedRows  the KV-cached sampler drops rows that finished from its batch (and cache)
+ *               instead of feeding them PAD until the longest row ends (sampling.ts)
+ *   columnSum   sums over leading axes (bias and gain gradients) by our wasm SIMD kernel
+ *               (kernels/column-sum.ts) instead of a transpose and the backend's Sum; same order
+ *   fusedGelu   the MLP's GELU as 2 fused wasm kernels + tanh forward and 1 backward
+ *               (kernels/gelu.ts) instead of ~25 element-wise kernels; same rounding step by step
  *
  * A process-wide switch rather than a parameter because it must reach every matMul inside the
  * model without changing any signature; `withImpl` restores the previous setting even on throw.
@@ -19,9 +29,14 @@ export interface Impl {
   fastMatMul: boolean;
   kvCache: boolean;
   attentionKernel: boolean;
+  aliasCopies: boolean;
+  sharedFirstPass: boolean;
+  dropFinishedRows: boolean;
+  columnSum: boolean;
+  fusedGelu: boolean;
 }
 
-const current: Impl = { fastMatMul: true, kvCache: true, attentionKernel: true };
+const current: Impl = { fastMatMul: true, kvCache: true, attentionKernel: true, aliasCopies: true, sharedFirstPass: true, dropFinishedRows: true, columnSum: true, fusedGelu: true };
 
 export function impl(): Readonly<Impl> {
   return current;
@@ -37,7 +52,7 @@ export function withImpl<T>(overrides: Partial<Impl>, fn: () => T): T {
   }
 }
 
-export const STRAIGHTFORWARD: Impl = { fastMatMul: false, kvCache: false, attentionKernel: false };
+export const STRAIGHTFORWARD: Impl = { fastMatMul: false, kvCache: false, attentionKernel: false, aliasCopies: false, sharedFirstPass: false, dropFinishedRows: false, columnSum: false, fusedGelu: false };
 
-/** The code as it was before the attention kernel (issue 13): the benchmark's "previous" column. */
-export const PREVIOUS: Partial<Impl> = { attentionKernel: false };
+/** The code as it was before issue 13's speed-ups: the benchmark's "previous" column. */
+export const PREVIOUS: Partial<Impl> = { attentionKernel: false, aliasCopies: false, sharedFirstPass: false, dropFinishedRows: false, columnSum: false, fusedGelu: false };

@@ -10,6 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { impl } from "./impl";
 import { batchMatMul } from "./kernels/batch-matmul";
+import { fusedGelu, fusedGeluFits, GELU_K1, GELU_K2 } from "./kernels/gelu";
 import type { Rng } from "./rng";
 
 export interface ModelConfig {
@@ -120,10 +121,15 @@ function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor {
 }
 
 function gelu(x: tf.Tensor): tf.Tensor {
+  return impl().fusedGelu && fusedGeluFits(x) ? fusedGelu(x) : geluChain(x);
+}
+
+/** GELU op by op (kernels/gelu.ts fuses exactly this chain: keep the two in step). */
+function geluChain(x: tf.Tensor): tf.Tensor {
   // tanh approximation (GPT-2)
-  const c = Math.sqrt(2 / Math.PI);
+  const c = GELU_K2;
   // x*x*x rather than pow(x, 3): Pow is a slow kernel on wasm.
-  return x.mul(0.5).mul(tf.tanh(x.add(x.mul(x).mul(x).mul(0.044715)).mul(c)).add(1));
+  return x.mul(0.5).mul(tf.tanh(x.add(x.mul(x).mul(x).mul(GELU_K1)).mul(c)).add(1));
 }
 
 const maskCache = new Map<number, tf.Tensor>();
@@ -241,17 +247,33 @@ export function forward(params: Params, ids: tf.Tensor2D, c: ModelConfig): tf.Te
 }
 
 /**
- * Log-probability of each next token: out[b, t] = log p(ids[b, t+1] | ids[b, <=t]), shape (B, T-1),
- * under softmax(logits / temperature) (the distribution the rollouts were sampled from).
- * The target lookup is a one-hot product because gather has no gradient on wasm.
+ * Next-token log-probabilities: `all` = log softmax(logits / temperature) over the vocabulary
+ * (B, T-1, V), and `logp`[b, t] = log p(ids[b, t+1] | ids[b, <=t]) (B, T-1), under the
+ * distribution the rollouts were sampled from. The target lookup is a one-hot product because
+ * gather has no gradient on wasm.
  */
-export function tokenLogProbs(params: Params, ids: tf.Tensor2D, c: ModelConfig, temperature = 1): tf.Tensor2D {
+export function nextTokenLogSoftmax(params: Params, ids: tf.Tensor2D, c: ModelConfig, temperature = 1): { all: tf.Tensor3D; logp: tf.Tensor2D } {
   const [B, T] = ids.shape;
   let logits = forward(params, tf.slice(ids, [0, 0], [B, T - 1]), c); // (B, T-1, V)
   if (temperature !== 1) logits = logits.div(temperature);
-  const logp = tf.logSoftmax(logits);
+  const all = tf.logSoftmax(logits);
   const targets = tf.oneHot(tf.slice(ids, [0, 1], [B, T - 1]), c.vocabSize); // (B, T-1, V)
-  return logp.mul(targets).sum(-1) as tf.Tensor2D;
+  return { all, logp: all.mul(targets).sum(-1) as tf.Tensor2D };
+}
+
+/** The log-probability of each next token, (B, T-1) (nextTokenLogSoftmax). Pure: call inside tf.tidy / a gradient tape. */
+export function tokenLogProbs(params: Params, ids: tf.Tensor2D, c: ModelConfig, temperature = 1): tf.Tensor2D {
+  return nextTokenLogSoftmax(params, ids, c, temperature).logp;
+}
+
+/** The policy's entropy at each position, and the probability of token `probe` there, (B, T-1) each, from log softmax `all` (B, T-1, V). */
+export function entropyAndProbe(all: tf.Tensor3D, probe: number): { entropy: tf.Tensor2D; probeProb: tf.Tensor2D } {
+  const [B, T1] = all.shape;
+  return {
+    entropy: tf.exp(all).mul(all).sum(-1).neg() as tf.Tensor2D,
+    // probability of one given token at every position (GRPO watches p("p") at the first response token: p(code))
+    probeProb: tf.exp(tf.slice(all, [0, 0, probe], [B, T1, 1])).reshape([B, T1]) as tf.Tensor2D,
+  };
 }
 
 /**
@@ -259,17 +281,8 @@ export function tokenLogProbs(params: Params, ids: tf.Tensor2D, c: ModelConfig, 
  * For diagnostics (no gradient needed); computes the full distribution once.
  */
 export function tokenLogProbsAndEntropy(params: Params, ids: tf.Tensor2D, c: ModelConfig, temperature = 1, probe = 0): { logp: tf.Tensor2D; entropy: tf.Tensor2D; probeProb: tf.Tensor2D } {
-  const [B, T] = ids.shape;
-  let logits = forward(params, tf.slice(ids, [0, 0], [B, T - 1]), c);
-  if (temperature !== 1) logits = logits.div(temperature);
-  const all = tf.logSoftmax(logits); // (B, T-1, V)
-  const targets = tf.oneHot(tf.slice(ids, [0, 1], [B, T - 1]), c.vocabSize);
-  return {
-    logp: all.mul(targets).sum(-1) as tf.Tensor2D,
-    entropy: tf.exp(all).mul(all).sum(-1).neg() as tf.Tensor2D,
-    // probability of one given token at every position (GRPO watches p("p") at the first response token: p(code))
-    probeProb: tf.exp(tf.slice(all, [0, 0, probe], [B, T - 1, 1])).reshape([B, T - 1]) as tf.Tensor2D,
-  };
+  const { all, logp } = nextTokenLogSoftmax(params, ids, c, temperature);
+  return { logp, ...entropyAndProbe(all, probe) };
 }
 
 /**

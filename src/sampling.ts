@@ -11,7 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { impl } from "./impl";
-import { decodeStep, disposeCache, forward, prefill, tidyKeep, type KVCache, type ModelConfig, type Params } from "./model";
+import { decodeStep, disposeCache, forward, prefill, tidyKeep, type KVCache, type LayerCache, type ModelConfig, type Params } from "./model";
 import type { Rng } from "./rng";
 import { BOS, EOS, PAD, decode, encode } from "./tokens";
 
@@ -44,6 +44,25 @@ export interface Sample {
 /** Token ids of BOS + prompt. */
 export function promptIds(prompt: string): number[] {
   return [BOS, ...encode(prompt)];
+}
+
+/** Finished rows leave a decoding batch once the live rows are at most this share of it (fewer, larger compactions). */
+const COMPACT_AT = 0.75;
+
+/**
+ * The cache rows (B*H, S, hd) of batch rows `keep`: row b's H heads are one contiguous block.
+ * Copied through JS (tf.gather on wasm moves about 30 ns per value, a typed-array copy ~1).
+ */
+function keepRows(l: LayerCache, keep: readonly number[], H: number): LayerCache {
+  const pick = (t: tf.Tensor3D): tf.Tensor3D => {
+    const [, S, hd] = t.shape;
+    const block = H * S * hd;
+    const src = t.dataSync() as Float32Array;
+    const out = new Float32Array(keep.length * block);
+    keep.forEach((b, j) => out.set(src.subarray(b * block, (b + 1) * block), j * block));
+    return tf.tensor3d(out, [keep.length * H, S, hd]);
+  };
+  return { k: pick(l.k), v: pick(l.v) };
 }
 
 /** Pick a token from one row of logits. */
@@ -118,13 +137,14 @@ export function sampleResponses(params: Params, config: ModelConfig, prompts: re
     return out;
   }
   for (let s = 0; s < prompts.length; s += maxBatch) {
-    const rows = Array.from({ length: Math.min(maxBatch, prompts.length - s) }, (_, r) => s + r);
-    // Rows of different lengths decode together, left-padded (see model.prefill).
+    // Rows of different lengths decode together, left-padded (see model.prefill). `rows` are the
+    // prompts still decoding; entries of the per-row arrays line up with them.
+    let rows = Array.from({ length: Math.min(maxBatch, prompts.length - s) }, (_, r) => s + r);
     const T = Math.max(...rows.map((i) => inputs[i].length));
-    const pads = rows.map((i) => T - inputs[i].length);
-    const rngs = rows.map((i) => opts.rng?.fork(i));
-    const gen: number[][] = rows.map(() => []);
-    const done = rows.map(() => false);
+    let pads = rows.map((i) => T - inputs[i].length);
+    let rngs = rows.map((i) => opts.rng?.fork(i));
+    let gen: number[][] = rows.map(() => []);
+    let done = rows.map(() => false);
     const steps = Math.max(...rows.map((i) => limits[i]));
     let cache: KVCache;
     let logits: tf.Tensor2D;
@@ -146,6 +166,17 @@ export function sampleResponses(params: Params, config: ModelConfig, prompts: re
         return t;
       });
       if (done.every(Boolean)) break;
+      const live = done.flatMap((d, r) => (d ? [] : [r]));
+      if (impl().dropFinishedRows && live.length <= COMPACT_AT * rows.length) {
+        // Finished rows leave the batch (their cache rows too): every kernel of a decoding step
+        // computes each row from that row alone, so the rows that stay get the same logits.
+        rows.forEach((i, r) => done[r] && finish(i, gen[r]));
+        const prev = cache;
+        cache = { ...prev, layers: prev.layers.map((l) => keepRows(l, live, config.nHeads)), pads: prev.pads && live.map((r) => prev.pads![r]) };
+        disposeCache(prev);
+        [rows, pads, rngs, gen, done] = [live.map((r) => rows[r]), live.map((r) => pads[r]), live.map((r) => rngs[r]), live.map((r) => gen[r]), live.map(() => false)];
+        next.splice(0, next.length, ...live.map((r) => next[r]));
+      }
       const ids = tf.tensor2d(next, [rows.length, 1], "int32");
       const prev: KVCache = cache;
       const r = tidyKeep(() => decodeStep(params, ids, prev, config));

@@ -163,3 +163,39 @@ test("GRPO config: defaults validated, bad keys and values named", () => {
   assert.throws(() => resolveGrpoConfig({ lossAggregation: "sum" }), /lossAggregation must be one of/);
   assert.equal(resolveGrpoConfig().epsLow, 0.2);
 });
+
+test("sharedFirstPass: the first update's forward doubles as pi_old's; every metric and weight is bit-identical, with and without a reference, and one forward fewer", async () => {
+  const cases: [string, Record<string, unknown>, boolean][] = [["random0.5", { miniBatchSize: 4 }, false], ["random0.5", { miniBatchSize: 4, ppoEpochs: 2 }, true], ["random0.5", { miniBatchSize: 4, klCoef: 0.1 }, true]];
+  for (const [reward, overrides, withRef] of cases) {
+    const run = () => {
+      const params = tinyParams(31);
+      const ref = withRef ? tinyParams(32) : null;
+      const opt = initAdam(params);
+      const ctx = { ...ctxFor(reward, overrides), ref };
+      const ms = [0, 1].map((s) => {
+        const { seconds, ...m } = grpoStep(params, opt, ctx, s);
+        return m;
+      });
+      const w = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.from(v.dataSync())]));
+      disposeAdam(opt);
+      disposeParams(params);
+      if (ref) disposeParams(ref);
+      return { ms, w };
+    };
+    const shared = run();
+    const separate = withImpl({ sharedFirstPass: false }, run);
+    assert.deepEqual(shared, separate, JSON.stringify(overrides));
+    assert.ok(shared.ms[0].rewardStd > 0, "a step without reward variance compares nothing");
+  }
+  // the forwards a step runs, one log softmax each: 2 mini-batches of 4 rollouts, pi_old 2 + updates
+  // 2 + drift diagnostics 2 (all 8 rollouts: fewer than DIAGNOSTIC_ROLLOUTS) = 6; shared, 5
+  const forwards = async (share: boolean) => {
+    const params = tinyParams(33);
+    const opt = initAdam(params);
+    const prof = await tf.profile(() => void withImpl({ sharedFirstPass: share }, () => grpoStep(params, opt, ctxFor("random0.5", {}), 0)));
+    disposeAdam(opt);
+    disposeParams(params);
+    return prof.kernels.filter((k) => /logSoftmax/i.test(k.name)).length;
+  };
+  assert.deepEqual([await forwards(true), await forwards(false)], [5, 6]);
+});

@@ -1,5 +1,6 @@
 // Our own kernels (src/kernels): exact against tf.js's own ops, a fallback where a backend has
-// none, and memory flat over many GRPO steps on the paths that use them.
+// none, copies replaced by aliases without changing a bit, and memory flat over many GRPO steps
+// on the paths that use them.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { setup, tinyParams, TINY, tf } from "./helpers";
@@ -8,7 +9,9 @@ import { batchMatMul, KERNEL_NAME } from "../src/kernels/batch-matmul";
 import { K_BLOCK } from "../src/kernels/bmm-wasm";
 import { grpoStep, resolveGrpoConfig } from "../src/grpo";
 import { withImpl } from "../src/impl";
-import { cachedMaskCount, disposeParams } from "../src/model";
+import { cachedMaskCount, disposeParams, paramGrads, tokenLogProbs } from "../src/model";
+import { promptIds } from "../src/sampling";
+import { fusedGelu, fusedGeluFits, GELU_K1, GELU_K2 } from "../src/kernels/gelu";
 import { disposeAdam, initAdam } from "../src/optim";
 import { getSplit } from "../src/problems";
 import { parseReward } from "../src/rewards";
@@ -20,6 +23,7 @@ before(async () => {
 });
 
 const KERNEL_OFF = { attentionKernel: false };
+const ALIAS_OFF = { aliasCopies: false };
 
 /** The kernel itself, bypassing batchMatMul's choice of path (it sends some shapes to tf.matMul). */
 const kernel = (a: tf.Tensor3D, b: tf.Tensor3D, transposeA = false, transposeB = false) => tf.engine().runKernel(KERNEL_NAME, { a, b }, { transposeA, transposeB }) as tf.Tensor3D;
@@ -126,4 +130,88 @@ test("100 smoke-size GRPO steps leave tf.memory().numTensors unchanged", () => {
   assert.equal(live(), before);
   disposeAdam(opt);
   disposeParams(params);
+});
+
+/** Loss and every gradient of a tiny model's next-token loss (plain arrays, tensors freed). */
+function lossAndGrads(params: ReturnType<typeof tinyParams>, ids: tf.Tensor2D) {
+  const { value, grads } = paramGrads(params, () => tokenLogProbs(params, ids, TINY).mean().neg() as tf.Scalar);
+  const out = { loss: value.dataSync()[0], grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, Array.from(g.dataSync())])) };
+  tf.dispose([value, ...Object.values(grads)]);
+  return out;
+}
+
+test("aliasCopies, columnSum and fusedGelu, each off alone: loss and every gradient bit-identical; aliases leave no copies of saved tensors (Identity kernels)", async () => {
+  const params = tinyParams(13);
+  const ids = tf.tensor2d([promptIds("a:1+2=python a=1+2#3"), promptIds("b:3*3-4=3*3 is 9 so 5 ")].map((r) => r.slice(0, 20)), [2, 20], "int32");
+  const run = () => lossAndGrads(params, ids);
+  const fast = run();
+  assert.ok(Object.values(fast.grads).some((g) => g.some((x) => x !== 0)), "all gradients are zero");
+  for (const off of [ALIAS_OFF, { columnSum: false }, { fusedGelu: false }]) {
+    const slow = withImpl(off, run);
+    assert.ok(Object.is(fast.loss, slow.loss), `${JSON.stringify(off)}: loss ${fast.loss} vs ${slow.loss}`);
+    for (const k of Object.keys(slow.grads)) assert.deepEqual(fast.grads[k], slow.grads[k], `${JSON.stringify(off)}: gradient of ${k}`);
+  }
+  // tf.js's own path copies every tensor the tape saves (hundreds); what remains with aliases are
+  // the few copies backprop itself makes when it passes a gradient through unchanged
+  const copies = async () => (await tf.profile(run)).kernels.filter((k) => k.name === "Identity").length;
+  const [on, offCount] = [await copies(), await withImpl(ALIAS_OFF, copies)];
+  assert.ok(offCount > 100 && on * 10 < offCount, `Identity kernels: ${on} with aliases, ${offCount} without`);
+  ids.dispose();
+  disposeParams(params);
+});
+
+test("columnSum: sums over leading axes bit-identical to the backend's, which adds in order from 0 (checked by hand in float32)", () => {
+  const cases: [number[], number | number[], boolean][] = [[[257, 64], 0, false], [[9, 8], [0], true], [[4, 7, 12], [0, 1], false], [[4, 7, 12], [1, 0], true], [[4, 7, 12], 0, false], [[5, 6], -2, false], [[3, 5], 0, false], [[6, 8], 1, false]];
+  let seed = 200;
+  for (const [shape, axis, keepDims] of cases) {
+    const x = tf.tidy(() => randomTensor([1, shape.reduce((a, b) => a * b, 1), 1], seed++).reshape(shape));
+    const fast = tf.sum(x, axis, keepDims);
+    const ref = withImpl({ columnSum: false }, () => tf.sum(x, axis, keepDims));
+    assert.deepEqual(fast.shape, ref.shape);
+    assert.equal(bitDiff(fast.dataSync(), ref.dataSync()).count, 0, `${shape} over ${axis}`);
+    tf.dispose([x, fast, ref]);
+  }
+  // the order the kernel keeps: out[j] = ((0 + x[0, j]) + x[1, j]) + ..., rounded to float32 at each step
+  const x = randomTensor([1, 300, 8], 300).reshape([300, 8]);
+  const xs = x.dataSync();
+  const want = Array.from({ length: 8 }, (_, j) => {
+    let s = 0;
+    for (let r = 0; r < 300; r++) s = Math.fround(s + xs[r * 8 + j]);
+    return s;
+  });
+  for (const on of [true, false]) assert.deepEqual(Array.from(withImpl({ columnSum: on }, () => tf.tidy(() => tf.sum(x, 0).dataSync()))), want);
+  x.dispose();
+});
+
+test("aliasCopies: a cast to the same dtype shares the data and outlives its input; other casts still convert", () => {
+  const x = tf.tensor1d([1.5, -2, 0]);
+  const y = tf.cast(x, "float32");
+  const z = tf.cast(x, "int32");
+  x.dispose();
+  assert.deepEqual(Array.from(y.dataSync()), [1.5, -2, 0]);
+  assert.deepEqual(Array.from(z.dataSync()), [1, -2, 0]);
+  const n = tf.memory().numTensors;
+  y.dispose();
+  z.dispose();
+  assert.equal(tf.memory().numTensors, n - 2);
+});
+
+test("fusedGelu: values and gradients bit-identical to the op-by-op chain, on wide and saturating inputs", () => {
+  const chain = (t: tf.Tensor) => t.mul(0.5).mul(tf.tanh(t.add(t.mul(t).mul(t).mul(GELU_K1)).mul(GELU_K2)).add(1));
+  for (const [shape, scale] of [[[64, 256], 1], [[33, 12], 4], [[2, 3, 8], 30]] as [number[], number][]) {
+    const x = tf.tidy(() => randomTensor([1, shape.reduce((a, b) => a * b, 1), 1], 400 + scale).reshape(shape).mul(scale));
+    const w = tf.tidy(() => randomTensor([1, x.size, 1], 500 + scale).reshape(shape));
+    assert.ok(fusedGeluFits(x));
+    const valueAndGrad = (f: (t: tf.Tensor) => tf.Tensor) => tf.tidy(() => [f(x).dataSync(), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), w)))(x).dataSync()]);
+    const [fy, fg] = valueAndGrad(fusedGelu);
+    const [cy, cg] = valueAndGrad(chain);
+    assert.equal(bitDiff(fy, cy).count, 0, `values ${shape} x${scale}`);
+    assert.equal(bitDiff(fg, cg).count, 0, `gradients ${shape} x${scale}`);
+    assert.ok(fg.some((v) => v !== 0) && fy.some((v) => v < 0), "a trivial input compares nothing");
+    tf.dispose([x, w]);
+  }
+  // whole 4-lane groups only: other sizes stay on the chain
+  const odd = tf.ones([3, 5]);
+  assert.equal(fusedGeluFits(odd), false);
+  odd.dispose();
 });

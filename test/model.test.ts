@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { setup, tinyParams, TINY, maxAbsDiff, tf } from "./helpers";
-import { forward, tokenLogProbs, disposeParams, paramGrads, prefill, decodeStep, disposeCache } from "../src/model";
+import { cachedMaskCount, forward, tokenLogProbs, disposeParams, paramGrads, prefill, decodeStep, disposeCache } from "../src/model";
 import { sampleResponses, promptIds } from "../src/sampling";
 import { makeRng } from "../src/rng";
 import { EOS, encode } from "../src/tokens";
@@ -13,6 +13,8 @@ import { adamStep, initAdam, DEFAULT_ADAM, disposeAdam } from "../src/optim";
 import { loadCheckpoint, saveCheckpoint, readCheckpointHeader } from "../src/checkpoint";
 import { encodeBatch } from "../src/pretrain";
 import { PREVIOUS, STRAIGHTFORWARD, withImpl } from "../src/impl";
+import { checkpointPath } from "../src/paths";
+import { getSplit } from "../src/problems";
 
 before(setup);
 
@@ -196,4 +198,25 @@ test("checkpoints round-trip, and bad files are errors that name the file and th
   assert.throws(() => loadCheckpoint(path.join(dir, "missing.ckpt")), /missing\.ckpt does not exist/);
   disposeParams(params);
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("dropFinishedRows: finished rows leaving the decoding batch change no sampled token, and leak no tensor", () => {
+  // the shipped pretrained model: its responses end (EOS) at many different lengths, as in GRPO
+  const { params, header } = loadCheckpoint(checkpointPath("qwen-math-7b"));
+  const prompts = getSplit("train").slice(0, 12).flatMap((p) => [p.prompt, p.prompt, p.prompt]);
+  for (const temperature of [0, 1]) {
+    for (const prefix of ["", "python"]) {
+      const opts = { temperature, maxNewTokens: 62, rng: makeRng(7, "drop"), prefix, maxBatch: 32 };
+      // causal masks are kept per sequence length on purpose: not a leak, so not counted
+      const live = () => tf.memory().numTensors - cachedMaskCount();
+      const n0 = live();
+      const dropped = sampleResponses(params, header.config, prompts, opts);
+      assert.equal(live(), n0, "tensors leaked");
+      const kept = withImpl({ dropFinishedRows: false }, () => sampleResponses(params, header.config, prompts, opts));
+      assert.deepEqual(dropped, kept, `temperature ${temperature}, prefix "${prefix}"`);
+      const lengths = new Set(dropped.map((x) => x.tokens.length));
+      assert.ok(lengths.size > 5 && dropped.some((x) => x.finished), `rows should finish at different steps: lengths ${[...lengths]}`);
+    }
+  }
+  disposeParams(params);
 });

@@ -11,7 +11,9 @@
  *   grpoStepSec        one full GRPO step at the default configuration
  *   paperGrpoStepSec   one GRPO step at the paper's shape: 64 prompts x 16 samples, mini-batch 128
  *   evalTestSec        greedy evaluation of the 500 test problems
- * "previous" figures time today's code with the attention kernel off (impl.ts PREVIOUS), interleaved
+ * "previous" figures time today's code with issue 13's speed-ups off (impl.ts PREVIOUS: attention
+ * kernel, copy aliases, the shared first forward, dropping finished rows while sampling, column
+ * sums, fused GELU), interleaved
  * with the current ones (A, B, A, B, ...) so that load on a shared machine hits both alike; ratios
  * are medians of per-pair ratios, with their range. The PyTorch ratio uses 1 thread: tfjs's wasm
  * backend runs one thread in Node. With --baseline, the reference step, sampling and the GRPO step
@@ -25,7 +27,7 @@ import { loadCheckpoint } from "../checkpoint";
 import { corpusBatch } from "../corpus";
 import { evaluateGreedy } from "../evaluate";
 import { FAMILIES, SIZES } from "../families";
-import { DEFAULT_GRPO, grpoStep, resolveGrpoConfig } from "../grpo";
+import { DEFAULT_GRPO, grpoStep, resolveGrpoConfig, type StepPhases } from "../grpo";
 import { cloneParams, disposeParams, initParams, paramGrads, tokenLogProbs, type Params } from "../model";
 import { adamStep, DEFAULT_ADAM, disposeAdam, initAdam } from "../optim";
 import { checkpointPath } from "../paths";
@@ -202,16 +204,25 @@ runMain(async () => {
   // starts from the same weights and step index, so both sample the same rollouts.
   const paperCtx = { ...ctx, config: resolveGrpoConfig({ promptsPerStep: 64, samplesPerPrompt: 16, miniBatchSize: 128 }), rng: makeRng("bench", "paper") };
   let pairIndex = 0;
-  const paperStep = () => {
+  // Where a paper-shape step's time goes, summed over the timed steps of each variant.
+  const zeroPhases = (): StepPhases => ({ sampling: 0, piOld: 0, updates: 0, diagnostics: 0 });
+  const split = { current: zeroPhases(), previous: zeroPhases() };
+  const paperStepInto = (phases: StepPhases) => () => {
     const p = cloneParams(policy, true);
     const o = initAdam(p);
-    grpoStep(p, o, paperCtx, Math.floor(pairIndex++ / 2));
+    grpoStep(p, o, paperCtx, Math.floor(pairIndex++ / 2), phases);
     disposeAdam(o);
     disposeParams(p);
   };
   log(`paper-shape GRPO steps (1,024 rollouts, 8 updates of 128), ${few} pairs: a few minutes...`);
-  const paperPair = timePair(paperStep, previous(paperStep), few);
+  const paperPair = timePair(paperStepInto(split.current), previous(paperStepInto(split.previous)), few);
+  // per step (the warm-up step of each variant is in the sums too: few + 1 steps each)
+  const perStep = (ph: StepPhases) => Object.fromEntries(Object.entries(ph).map(([k, v]) => [k, Math.round((100 * v) / (few + 1)) / 100])) as unknown as StepPhases;
+  const phases = { current: perStep(split.current), previous: perStep(split.previous) };
+  const fmtPhases = (ph: StepPhases) => Object.entries(ph).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(", ");
   log(`paperGrpoStepSec ${paperPair.current.toFixed(2)}; previous code ${paperPair.other.toFixed(2)}: ${fmtRatio(paperPair)} faster now`);
+  log(`  split, current:  ${fmtPhases(phases.current)}`);
+  log(`  split, previous: ${fmtPhases(phases.previous)}`);
 
   // 6. greedy evaluation of the test split
   const evalTest = () => void evaluateGreedy(policy, config, getSplit("test"));
@@ -225,8 +236,10 @@ runMain(async () => {
   const pair = (p: Paired, scale = 1) => ({ current: p.current * scale, previous: p.other * scale, speedup: p.ratio, speedupRange: p.range });
   const out = {
     trainStepMs, trainTokensPerSec, sampleTokensPerSec, grpoStepSec, paperGrpoStepSec: paperPair.current, evalTestSec: evalPair.current,
-    // Today's code with the attention kernel off (impl.ts PREVIOUS), timed interleaved with the above.
+    // Today's code with issue 13's speed-ups off (impl.ts PREVIOUS), timed interleaved with the above.
     previous: { trainStepMs: pair(refPair, 1000), sampleSec: pair(samplePair), paperGrpoStepSec: pair(paperPair), evalTestSec: pair(evalPair) },
+    // Mean seconds per paper-shape step in each phase (updates include the shared first forward).
+    paperStepPhases: phases,
     torch: torch ? { version: torch.oneThread.torch, oneThreadMs: torch.oneThread.stepMs, twoThreadsMs: torch.twoThreads.stepMs, oursOverOneThread: torch.ratio, oursOverTwoThreads: torch.ratioTwoThreads } : { skipped: torchNote },
     // The same figures with the earlier speed-ups off too (impl.ts STRAIGHTFORWARD).
     straightforward: f.baseline ? { trainStepMs: baseTrainStepMs, sampleTokensPerSec: baseSampleTokensPerSec, grpoStepSec: baseGrpoStepSec } : null,
@@ -245,6 +258,8 @@ runMain(async () => {
     console.log(`  sampleTokensPerSec   ${sampleTokensPerSec.toFixed(0)}   (previous code ${fmtRatio(samplePair)} the time)`);
     console.log(`  grpoStepSec          ${grpoStepSec.toFixed(2)} s`);
     console.log(`  paperGrpoStepSec     ${paperPair.current.toFixed(2)} s   (1,024 rollouts, 8 updates of 128; previous code ${paperPair.other.toFixed(2)} s, ${fmtRatio(paperPair)})`);
+    console.log(`    split now:          ${fmtPhases(phases.current)}`);
+    console.log(`    split before:       ${fmtPhases(phases.previous)}`);
     console.log(`  evalTestSec          ${evalPair.current.toFixed(2)} s   (previous code ${fmtRatio(evalPair)} the time)`);
     if (f.baseline) {
       console.log("straightforward paths (no fast matMul gradient, no KV cache / batching, no attention kernel):");

@@ -56,7 +56,10 @@ export const V128 = {
   f32x4Splat: simd(0x13),
   f32x4ExtractLane: (lane: number) => [...simd(0x1f), lane],
   f32x4Add: simd(0xe4),
+  f32x4Sub: simd(0xe5),
   f32x4Mul: simd(0xe6),
+  /** A float32 constant in all 4 lanes (f32.const, splat). */
+  f32x4Const: (v: number) => [0x43, ...new Uint8Array(new Float32Array([v]).buffer), ...simd(0x13)],
 };
 
 /** `block { loop { <cond-to-exit> br_if 1; body; br 0 } }`: while (!exit) body. */
