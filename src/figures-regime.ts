@@ -79,22 +79,31 @@ export function lrRows(runs: readonly RegimeRun[]): Row[] {
 }
 
 /**
- * Rules A and B as they stand on the stored runs. Rule A applies only once every pre-registered
- * learning rate has seeds 0-2 in its unclipped and one-update arms; until then it says what is
- * missing. Rule B is applied once stage 2 is complete: on stage 1 alone it is a screen (which cells
- * fail, which earn seeds 3-5), and it is labelled so.
+ * Rules A and B as they stand on the stored runs. Rule A takes the largest flat lr, so its outcome is
+ * fixed as soon as every larger lr is complete (seeds 0-2 in the unclipped and one-update arms) and
+ * not flat, and this one is complete and flat; smaller lrs cannot change it. Until then it says what
+ * it waits for. Rule B is applied once stage 2 is complete: on stage 1 alone it is a screen (which
+ * cells fail, which earn seeds 3-5), and it is labelled so.
  */
 export function ruleRows(runs: readonly RegimeRun[]): { ruleA: string; rows: Row[]; ruleB: string } {
   const cells = lrCells(runs);
   const seeds = [0, 1, 2];
   const has = (arm: readonly SeedOutcome[] | undefined) => seeds.every((s) => arm?.some((x) => x.seed === s));
-  const lacking = REGIME_LRS.filter((lr) => {
+  const three = (arm: readonly SeedOutcome[] | undefined) => (arm ?? []).filter((x) => seeds.includes(x.seed));
+  let aText = "";
+  for (const lr of [...REGIME_LRS].sort((x, y) => y - x)) {
     const c = cells.find((x) => x.lr === lr);
-    return !c || !has(c.unclipped) || !has(c.oneUpdate);
-  });
-  const aText = lacking.length
-    ? `not applicable yet: lr ${lacking.join(", ")} lack seeds 0-2 in the unclipped or one-update arm`
-    : ruleA(cells.filter((c) => (REGIME_LRS as readonly number[]).includes(c.lr))).reason;
+    if (!c || !has(c.unclipped) || !has(c.oneUpdate)) {
+      aText = `not determined yet: lr ${lr} lacks seeds 0-2 in the unclipped or one-update arm`;
+      break;
+    }
+    const a = ruleA([{ ...c, unclipped: three(c.unclipped), oneUpdate: three(c.oneUpdate) }]);
+    if (a.found) {
+      aText = `${a.reason}; every larger lr is not flat, so smaller ones cannot change it (the centre is lr ${lr} × ${c.id.replace(/^.*× /, "")})`;
+      break;
+    }
+  }
+  if (!aText) aText = ruleA(cells.filter((c) => (REGIME_LRS as readonly number[]).includes(c.lr)).map((c) => ({ ...c, unclipped: three(c.unclipped), oneUpdate: three(c.oneUpdate) }))).reason;
   const b = ruleB(cells, baseAccuracy(runs));
   const rows = b.verdicts.map((v) => ({
     cell: v.id, status: v.status, "clipped above base": v.clippedAbove, "unclipped above base": v.unclippedAbove,

@@ -51,7 +51,14 @@ test("rule A is not applied before every pre-registered lr has seeds 0-2 in both
   const cell = "lr 0.0001 × 60 steps";
   const runs = [0, 1, 2].flatMap((s) => [at(run(s, {}, 40), cell, C), at(run(s, { clip: false }, 30), cell, U), at(run(s, { miniBatchSize: 128 }, 45), cell, O)]);
   const r = ruleRows(runs);
-  assert.match(r.ruleA, /not applicable yet: lr 0.00003, 0.00001 lack seeds 0-2/);
+  assert.match(r.ruleA, /not determined yet: lr 0.00003 lacks seeds 0-2/);
+  // lr 3e-5 complete and flat: rule A is decided although lr 1e-5 has no run (it takes the largest flat lr).
+  const slow = "lr 0.00003 × 200 steps";
+  const more = [0, 1, 2].flatMap((s) => [at(run(s, { lr: 3e-5, steps: 200, clip: false }, 52 + s), slow, U), at(run(s, { lr: 3e-5, steps: 200, miniBatchSize: 128 }, 50), slow, O)]);
+  assert.match(ruleRows([...runs, ...more]).ruleA, /lr 0.00003: the unclipped and the one-update arms are both within ±3 points.*centre is lr 0.00003 × 200 steps/);
+  // ... but not when lr 1e-4 were flat: then it is the answer.
+  const flat = runs.map((r) => (r.arm === C ? r : at(run(r.run.spec.seed, r.run.spec.grpo.clip ? { miniBatchSize: 128 } : { clip: false }, 51), cell, r.arm)));
+  assert.match(ruleRows(flat).ruleA, /^lr 0.0001: /);
   assert.match(r.ruleB, /^stage-1 screen \(rule B is applied once stage 2 is complete\)/);
   assert.equal(r.rows[0].status, "fails");
 });
