@@ -137,7 +137,7 @@ export function phaseFigure(runs: readonly RegimeRun[], title: string): Figure {
     data,
     layout: {
       title: { text: title }, width: 900, height: 480,
-      xaxis: { title: { text: "learning rate × steps (same budget)" }, tickvals: x.map((_, j) => j), ticktext: x },
+      xaxis: { title: { text: "learning rate × steps (same budget)" }, tickvals: x.map((_, j) => j), ticktext: x, zeroline: false },
       yaxis: { title: { text: "test accuracy gain (points)" }, zeroline: true, zerolinewidth: 2 },
       legend: { orientation: "h", y: -0.2 },
     },
