@@ -237,10 +237,20 @@ export async function runOrLoad(spec: Partial<ExperimentSpec> & { family: string
  * resume state leaves that state (and the lock) behind: the complete JSON is authoritative, so
  * they are removed here.
  */
-function loadComplete(file: string): RunResult | null {
+/** A run's stored result when it is complete, else null; reads the file once and changes nothing. */
+export function storedRun(name: string): RunResult | null {
+  return completeIn(runPath(name));
+}
+
+function completeIn(file: string): RunResult | null {
   if (!fs.existsSync(file)) return null;
   const stored = readRun(file);
-  if (stored.status !== "complete") return null;
+  return stored.status === "complete" ? stored : null;
+}
+
+function loadComplete(file: string): RunResult | null {
+  const stored = completeIn(file);
+  if (!stored) return null;
   if (fs.existsSync(statePathOf(file)) || fs.existsSync(`${file}.lock`)) {
     fs.rmSync(statePathOf(file), { force: true });
     removeDebris(path.dirname(file), stored.name);

@@ -52,6 +52,20 @@ export function k3(logp: tf.Tensor, refLogp: tf.Tensor): tf.Tensor {
   return tf.exp(d).sub(d).sub(1);
 }
 
+/** Mean k3 estimate of KL(p || q) over response tokens sampled from p, from per-row log-probs. */
+export function meanK3(logP: readonly Float32Array[], logQ: readonly Float32Array[]): number {
+  let sum = 0;
+  let count = 0;
+  logP.forEach((lp, i) => {
+    for (let t = 0; t < lp.length; t++) {
+      const d = logQ[i][t] - lp[t];
+      sum += Math.exp(d) - d - 1;
+      count++;
+    }
+  });
+  return sum / Math.max(count, 1);
+}
+
 /**
  * Reduce a per-token loss (B, T) under a 0/1 mask to a scalar.
  *   seq-mean-token-mean      mean over each response's tokens, then over responses (the paper's)

@@ -21,7 +21,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { packSequences, responseValuesToGrid, gridToResponseValues, type SequenceRow } from "./batch";
 import { isCodeResponse, hasBoxed, isCorrect } from "./grader";
-import { aggregateLoss, clippedTokenLoss, clipStats, groupAdvantages, k3, LOSS_AGGREGATIONS, POLD_BUCKETS, type AdvantageMode, type ClipStats, type LossAggregation } from "./grpo-math";
+import { aggregateLoss, meanK3, clippedTokenLoss, clipStats, groupAdvantages, k3, LOSS_AGGREGATIONS, POLD_BUCKETS, type AdvantageMode, type ClipStats, type LossAggregation } from "./grpo-math";
 import { impl } from "./impl";
 import { entropyAndProbe, nextTokenLogSoftmax, paramGrads, tidyKeep, tokenLogProbs, tokenLogProbsAndEntropy, type ModelConfig, type Params } from "./model";
 import { adamStep, OPTIMIZERS, sgdStep, type AdamState, type OptimizerKind } from "./optim";
@@ -478,20 +478,6 @@ export interface Drift {
   klPrev: number;
   klStart: number | null;
   paramDistance: number | null;
-}
-
-/** Mean k3 estimate of KL(p || q) over response tokens sampled from p, from per-row log-probs. */
-function meanK3(logP: readonly Float32Array[], logQ: readonly Float32Array[]): number {
-  let sum = 0;
-  let count = 0;
-  logP.forEach((lp, i) => {
-    for (let t = 0; t < lp.length; t++) {
-      const d = logQ[i][t] - lp[t];
-      sum += Math.exp(d) - d - 1;
-      count++;
-    }
-  });
-  return sum / Math.max(count, 1);
 }
 
 /**

@@ -25,8 +25,7 @@
  */
 import type { Condition } from "./analysis";
 import { showFigure, saveFigure, type Figure } from "./display";
-import { codeVersion, MissingRunError, runOrLoad, resolveSpec, runName, runPath, readRun, type ResolvedSpec, type RunResult, type Scale } from "./experiments";
-import * as fs from "node:fs";
+import { codeVersion, MissingRunError, runOrLoad, resolveSpec, runName, storedRun, type ResolvedSpec, type RunResult, type Scale } from "./experiments";
 import { plannedRuns, type PlanKnobs, type PlanName } from "./plans";
 import { findFigure } from "./registry";
 
@@ -141,8 +140,9 @@ export async function runs<P extends PlanName>(plan: P, knobs: PlanKnobs<P> = {}
   const seen = new Set<string>();
   const unique = planned.filter((p) => !seen.has(p.name) && seen.add(p.name));
   const labels = new Map(unique.map((p) => [p.name, p.label]));
-  const stored = (name: string) => fs.existsSync(runPath(name)) && readRun(runPath(name)).status === "complete";
-  const todo = unique.filter((p) => !stored(p.name));
+  // Each stored run is read once, here.
+  const stored = new Map(unique.map((p) => [p.name, storedRun(p.name)]));
+  const todo = unique.filter((p) => !stored.get(p.name));
   const minutes = todo.reduce((a, p) => a + estimateMinutes(p.resolved), 0);
   const command = sweepCommand(plan, knobs, mode.scale);
   const head = `${plan}${Object.keys(knobs).length ? ` ${JSON.stringify(knobs)}` : ""}: ${unique.length} runs, ${unique.length - todo.length} stored`;
@@ -156,7 +156,8 @@ export async function runs<P extends PlanName>(plan: P, knobs: PlanKnobs<P> = {}
   const out: RunResult[] = [];
   let done = 0;
   for (const p of unique) {
-    if (stored(p.name)) out.push(readRun(runPath(p.name)));
+    const have = stored.get(p.name);
+    if (have) out.push(have);
     else if (compute) {
       log(`[${++done}/${todo.length}] ${p.name} (${p.label})`);
       // Not quiet: runOrLoad's progress line (step, reward, clip, test accuracy) shows in the cell.

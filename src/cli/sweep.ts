@@ -12,7 +12,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { readRun, resolveSpec, runName, runPath, SCALES, type Scale } from "../experiments";
+import { resolveSpec, runName, SCALES, storedRun, type Scale } from "../experiments";
 import { readJson } from "../store";
 import { checkpointPath, ROOT } from "../paths";
 import { labelsPath } from "../datasets";
@@ -46,11 +46,6 @@ function specsFrom(arg: string, scale: Scale): Spec[] {
   throw new UsageError(`"${arg}" is not a plan (${PLANS.join(", ")}), a plan with knobs ('gamma={"gamma":[0.7]}'), a notebook (${NOTEBOOKS.filter((n) => n.plans.length).map((n) => n.id).join(", ")}) or a .json list of specs`);
 }
 
-function isDone(name: string): boolean {
-  const f = runPath(name);
-  if (!fs.existsSync(f)) return false;
-  return readRun(f).status === "complete";
-}
 
 function argsOf(s: Spec): string[] {
   const a = ["--family", s.family, "--reward", s.reward, "--variant", s.variant ?? "gt", "--seed", String(s.seed ?? 0), "--scale", s.scale ?? "default", "--json"];
@@ -87,10 +82,11 @@ runMain(async () => {
       jobs.push({ spec, name });
     }
   }
-  const todo = jobs.filter((j) => !isDone(j.name));
+  const done = new Set(jobs.filter((j) => storedRun(j.name)).map((j) => j.name));
+  const todo = jobs.filter((j) => !done.has(j.name));
   console.error(`[sweep] ${jobs.length} runs, ${jobs.length - todo.length} stored, ${todo.length} to compute with ${workers} worker(s)`);
   if (f["dry-run"]) {
-    for (const j of jobs) console.log(`${isDone(j.name) ? "stored " : "missing"} ${j.name}`);
+    for (const j of jobs) console.log(`${done.has(j.name) ? "stored " : "missing"} ${j.name}`);
     return;
   }
   const logDir = path.join(ROOT, "logs", "sweep");
