@@ -61,12 +61,16 @@ export function presetGrpo(scale: Scale): GrpoConfig {
 export interface GridPoint {
   label: string | ((g: GrpoConfig) => string);
   grpo: GrpoOverrides | ((g: GrpoConfig) => GrpoOverrides);
+  /** The pairs this point runs under (default: all). A point that varies the clip has no
+   *  unclipped arm of its own: without the clip its runs would be the centre's. */
+  pairs?: readonly string[];
 }
 
 export interface GridDef {
   about: string;
-  /** The centre: family, reward, variant; `label` names the centre's condition. */
-  centre: { family: FamilyId; reward: string; variant?: Variant; label: GridPoint["label"] };
+  /** The centre: family, reward, variant; `label` names the centre's condition; `grpo` moves the
+   *  centre away from the scale's preset (the knob `grpo` applies on top of it). */
+  centre: { family: FamilyId; reward: string; variant?: Variant; label: GridPoint["label"]; grpo?: GridPoint["grpo"] };
   seeds: number[];
   /** Each axis: named points, varied one axis at a time with the others at the centre. An axis's
    *  knob lists the points to run, "centre" among them (default: all). */
@@ -92,18 +96,22 @@ function gridKnobs(d: GridDef) {
 
 /** The runs of a grid: centre, then each axis's points; × pairs; × seeds. Duplicates dropped. */
 function gridRuns(d: GridDef, k: Record<string, unknown>, scale: Scale, reward = d.centre.reward): PlannedRun[] {
-  const centreGrpo = k.grpo as GrpoOverrides;
+  const preset = resolveGrpoConfig(SCALE_PRESETS[scale].grpo);
+  const centreGrpo = { ...at(d.centre.grpo ?? {}, preset), ...(k.grpo as GrpoOverrides) };
   const g0 = resolveGrpoConfig({ ...SCALE_PRESETS[scale].grpo, ...centreGrpo });
-  const points: { label: string; grpo: GrpoOverrides }[] = [];
+  const points: { label: string; grpo: GrpoOverrides; pairs?: readonly string[] }[] = [];
   for (const [axis, pts] of Object.entries(d.axes)) for (const id of k[axis] as string[]) {
-    const p = id === "centre" ? { label: d.centre.label, grpo: {} } : pts[id];
-    if (!points.some((q) => q.label === at(p.label, g0))) points.push({ label: at(p.label, g0), grpo: at(p.grpo, g0) });
+    const p: GridPoint = id === "centre" ? { label: d.centre.label, grpo: {} } : pts[id];
+    if (!points.some((q) => q.label === at(p.label, g0))) points.push({ label: at(p.label, g0), grpo: at(p.grpo, g0), pairs: p.pairs });
   }
-  const pairs = d.pairs ? (k.pairs as string[]).map((id) => d.pairs![id]) : [null];
+  const pairs: [string, GridPoint][] | [null] = d.pairs ? (k.pairs as string[]).map((id) => [id, d.pairs![id]] as [string, GridPoint]) : [null];
   const out: PlannedRun[] = [];
-  for (const p of points) for (const pair of pairs) for (const seed of k.seeds as number[]) {
-    const overrides = { ...centreGrpo, ...p.grpo, ...(pair ? at(pair.grpo, g0) : {}) };
-    out.push({ spec: { family: k.family as string, reward, variant: d.centre.variant ?? "gt", seed, overrides }, label: pair ? `${p.label}, ${at(pair.label, g0)}` : p.label });
+  for (const p of points) for (const pair of pairs) {
+    if (pair && p.pairs && !p.pairs.includes(pair[0])) continue;
+    for (const seed of k.seeds as number[]) {
+      const overrides = { ...centreGrpo, ...p.grpo, ...(pair ? at(pair[1].grpo, g0) : {}) };
+      out.push({ spec: { family: k.family as string, reward, variant: d.centre.variant ?? "gt", seed, overrides }, label: pair ? `${p.label}, ${at(pair[1].label, g0)}` : p.label });
+    }
   }
   return out;
 }
@@ -177,6 +185,52 @@ const REGIME_LR: GridDef = {
   },
 };
 
+/**
+ * The regime study's stage 2 (pre-registered: data/investigations/README.md, "regime", stage 2):
+ * one axis at a time around rule A's centre, lr 3e-5 at the same lr x steps budget (200 steps at the
+ * default scale), each point clipped and unclipped on the same seeds. A plan per axis, so that a
+ * sweep can run the cheap axes first and each axis lands on its own.
+ */
+export const REGIME_CENTRE_LR = 3e-5;
+const REGIME_CENTRE = lrBudget(REGIME_CENTRE_LR);
+const CLIP_PAIRS: Record<string, GridPoint> = {
+  clipped: { label: REGIME_ARMS.clipped, grpo: {} },
+  "no-clip": { label: REGIME_ARMS.unclipped, grpo: { clip: false } },
+};
+function stage2(about: string, axis: string, points: Record<string, GridPoint>, fam: FamilyId = "qwen-math-7b"): PlanDef {
+  return grid({ about, centre: { family: fam, reward: "random0.5", label: REGIME_CENTRE.label, grpo: REGIME_CENTRE.grpo }, seeds: SEEDS, axes: { [axis]: points }, pairs: CLIP_PAIRS });
+}
+/** The clip's points run clipped only: unclipped, each would be the centre's unclipped run again. */
+const clipOnly = (label: string, grpo: GrpoOverrides): GridPoint => ({ label, grpo, pairs: ["clipped"] });
+
+/** SGD's learning rates tried on ground truth (pre-registered); the chosen one is SGD_LR below. */
+export const SGD_LRS = [0.01, 0.03, 0.1, 0.3, 1];
+export const SGD_MOMENTUM = 0.9;
+
+const REGIME_STAGE2 = {
+  "regime-shape": stage2("regime study, stage 2: rollouts per update 16 (centre) and 128 (the paper's shape), clip on and off", "shape", {
+    paper: { label: (g) => `lr ${g.lr} × ${g.steps} steps, ${shapeLabel(resolveGrpoConfig({ ...g, ...paperShape(g) }))}`, grpo: paperShape },
+  }),
+  "regime-clip": stage2("regime study, stage 2: the clip's side and width (low only, high only, ε = 0.05); unclipped arm = the centre's", "clip", {
+    "low-only": clipOnly("clip low side only (ε_low 0.2, ε_high 0.999)", { epsLow: 0.2, epsHigh: 0.999 }),
+    "high-only": clipOnly("clip high side only (ε_low 0.999, ε_high 0.2)", { epsLow: 0.999, epsHigh: 0.2 }),
+    "eps-0.05": clipOnly("clip ε = 0.05", { epsLow: 0.05, epsHigh: 0.05 }),
+  }),
+  "regime-loss": stage2("regime study, stage 2: the paper's token-mean over packed micro-batches of 4 rows, clip on and off", "loss", {
+    "token-mean": { label: "token-mean (packed groups of 4)", grpo: { lossAggregation: "token-mean", tokenMeanGroup: 4 } },
+  }),
+  "regime-control": stage2("regime study, stage 2: a family with no code (toy OLMo2-7B) at the centre and at the default lr 1e-4 x 60, clip on and off", "lr", { "1e-4": lrBudget(1e-4) }, "olmo-7b"),
+  "regime-sgd-lr": def({
+    about: "regime study, stage 2: choosing SGD's lr on ground truth only (Adam at the centre beside SGD with momentum 0.9 at each lr)",
+    knobs: { lrs: numberList(0, 10, SGD_LRS), seeds: seedList([0]) },
+    runs: (k, scale) => {
+      const centre = at(REGIME_CENTRE.grpo, presetGrpo(scale));
+      const arms = [{ label: `Adam, lr ${REGIME_CENTRE_LR}`, grpo: centre }, ...k.lrs.map((lr) => ({ label: `SGD (momentum ${SGD_MOMENTUM}), lr ${lr}`, grpo: { ...centre, optimizer: "sgd" as const, momentum: SGD_MOMENTUM, lr } }))];
+      return arms.flatMap((a) => k.seeds.map((seed) => ({ spec: { family: "qwen-math-7b", reward: "math", variant: "gt" as Variant, seed, overrides: a.grpo }, label: a.label })));
+    },
+  }),
+};
+
 const rewardKnobs = (families: readonly FamilyId[]) => ({ families: familyList(families), rewards: choiceList(FIG1_IDS), seeds: seedList(SEEDS) });
 function rewardRuns(k: KnobValues<ReturnType<typeof rewardKnobs>>): PlannedRun[] {
   const out: PlannedRun[] = [];
@@ -241,6 +295,7 @@ export const PLAN_DEFS = {
   "clip-ablations": clipAblations,
   "batch-shape": batchShape,
   "regime-lr": grid(REGIME_LR),
+  ...REGIME_STAGE2,
   interventions: union("python reward and no-python compounds (everything notebook 04 shows)", [pythonReward, noPython]),
   clipping: union("the γ sweep and the clip ablations", [gamma, clipAblations]),
   investigations: def({

@@ -89,6 +89,36 @@ test("the regime study's stage 1 runs exactly the pre-registered spec list, pair
   assert.deepEqual([...new Set(plan("regime-lr", "smoke").map((s) => resolveSpec(s).grpo.steps))], [2, 7, 20]);
 });
 
+test("stage 2 of the regime study varies one axis around rule A's centre, sharing the centre's stored runs", () => {
+  const names = (specs: Spec[]) => new Set(specs.map((s) => runName(resolveSpec(s))));
+  const centre = new Set(plannedRuns("regime-lr").filter((r) => /^lr 0\.00003 × 200 steps, (clipped|no clip)$/.test(r.label)).map((r) => runName(resolveSpec(r.spec))));
+  assert.equal(centre.size, 6);
+  for (const p of ["regime-shape", "regime-clip", "regime-loss"]) {
+    const runs = plannedRuns(p);
+    for (const n of centre) assert.ok(names(runs.map((r) => r.spec)).has(n), `${p} lacks the centre's ${n}`);
+    // paired by seed: every clipped point's seeds
+    assert.deepEqual([...new Set(runs.map((r) => r.spec.seed))], [0, 1, 2]);
+  }
+  // the clip's points run clipped only: the unclipped arm is the centre's
+  const clip = plannedRuns("regime-clip").map((r) => ({ ...r, g: resolveSpec(r.spec).grpo }));
+  assert.equal(clip.filter((r) => !r.g.clip).length, 3);
+  assert.deepEqual(clip.filter((r) => r.g.clip).map((r) => `${r.g.epsLow}/${r.g.epsHigh}`).sort(), ["0.05/0.05", "0.05/0.05", "0.05/0.05", "0.2/0.2", "0.2/0.2", "0.2/0.2", "0.2/0.999", "0.2/0.999", "0.2/0.999", "0.999/0.2", "0.999/0.2", "0.999/0.2"]);
+  // the paper's shape: 1,024 rollouts per step, 128 per update, still 8 updates per step
+  const paper = plannedRuns("regime-shape").map((r) => resolveSpec(r.spec).grpo).filter((g) => g.promptsPerStep * g.samplesPerPrompt === 1024);
+  assert.equal(paper.length, 6);
+  assert.ok(paper.every((g) => g.miniBatchSize === 128 && g.lr === 3e-5 && g.steps === 200));
+  assert.equal(plannedRuns("regime-loss").filter((r) => resolveSpec(r.spec).grpo.lossAggregation === "token-mean" && resolveSpec(r.spec).grpo.tokenMeanGroup === 4).length, 6);
+  // the control's default point is the stored Fig. 1 random runs of toy OLMo2-7B
+  const control = plannedRuns("regime-control");
+  const fig1 = names(plan("rewards", "default", { families: ["olmo-7b"], rewards: ["random"] }));
+  assert.deepEqual([...names(control.filter((r) => r.label === "lr 0.0001 × 60 steps, clipped").map((r) => r.spec))].sort(), [...fig1].sort());
+  assert.ok(control.every((r) => r.spec.family === "olmo-7b"));
+  // SGD's lr is chosen on ground truth only: no random-reward run in that plan
+  const sgd = plannedRuns("regime-sgd-lr").map((r) => resolveSpec(r.spec));
+  assert.ok(sgd.every((s) => s.reward === "math" && s.variant === "gt" && s.grpo.steps === 200));
+  assert.deepEqual(sgd.map((s) => `${s.grpo.optimizer} ${s.grpo.lr}`), ["adam 0.00003", "sgd 0.01", "sgd 0.03", "sgd 0.1", "sgd 0.3", "sgd 1"]);
+});
+
 test("the shipped plans resolve to the same runs as before the registry (stored results stay valid)", () => {
   const names = (p: string) => new Set(plan(p).map((s) => runName(resolveSpec(s))));
   const union = new Set(["rewards", "code-reasoning", "interventions", "clipping", "investigations"].flatMap((p) => [...names(p)]));
