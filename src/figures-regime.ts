@@ -8,8 +8,9 @@ import type { Condition } from "./analysis";
 import type { Figure } from "./display";
 import type { RunResult } from "./experiments";
 import { decomposeRunGain } from "./gain-decomposition";
-import { REGIME_ARMS, REGIME_LRS } from "./plans";
-import { ruleA, ruleB, type CellOutcome, type SeedOutcome } from "./regime";
+import { plannedRuns, REGIME_ARMS, REGIME_LRS } from "./plans";
+import type { Scale } from "./experiments";
+import { chooseSgdLr, ruleA, ruleB, type CellOutcome, type RuleBResult, type SeedOutcome } from "./regime";
 import { round, type Row } from "./tables";
 
 /** A run of the study with the cell and arm its plan labelled it with. */
@@ -104,18 +105,83 @@ export function ruleRows(runs: readonly RegimeRun[]): { ruleA: string; rows: Row
     }
   }
   if (!aText) aText = ruleA(cells.filter((c) => (REGIME_LRS as readonly number[]).includes(c.lr)).map((c) => ({ ...c, unclipped: three(c.unclipped), oneUpdate: three(c.oneUpdate) }))).reason;
+  const b = ruleBReport(runs, { expected: cells.map((c) => c.id) });
+  return { ruleA: aText, rows: b.rows, ruleB: `stage-1 screen (rule B is applied once stage 2 is complete): ${b.text}` };
+}
+
+/** Regime runs of several plans as one list: a run two plans share (the centre's) appears once. */
+export function mergeRegimeRuns(lists: readonly (readonly RegimeRun[])[]): RegimeRun[] {
+  const seen = new Set<string>();
+  return lists.flat().filter((r) => !seen.has(r.run.name) && seen.add(r.run.name));
+}
+
+/** The regime runs of several plans, loaded one plan after the other (`load` is the notebook's `runs`). */
+export async function loadRegime<P extends string>(plans: readonly P[], load: (plan: P) => Promise<{ runs: readonly RunResult[]; label: (c: Pick<Condition, "runs">) => string }>): Promise<RegimeRun[]> {
+  const lists: RegimeRun[][] = [];
+  for (const p of plans) lists.push(regimeRuns(await load(p)));
+  return mergeRegimeRuns(lists);
+}
+
+/** The cells regime plans hold once every run is computed (their labels, "<cell>, <arm>"). */
+export function plannedCells(plans: readonly string[], scale: Scale): string[] {
+  return [...new Set(plans.flatMap((p) => plannedRuns(p, scale).map((r) => r.label.slice(0, r.label.lastIndexOf(", ")))))];
+}
+
+/**
+ * Rule B over the cells of the stored runs. `expected` names every cell the rule must see (a cell
+ * with no stored run is incomplete, so the rule is not final); `sharedUnclipped` names the cell
+ * whose unclipped arm a clip point borrows (pre-registered: without the clip, a clip point's runs
+ * would be that cell's runs).
+ */
+export function ruleBReport(runs: readonly RegimeRun[], opts: { expected: readonly string[]; sharedUnclipped?: string }): { text: string; rows: Row[]; result: RuleBResult } {
+  const stored = lrCells(runs);
+  const centre = stored.find((c) => c.id === opts.sharedUnclipped);
+  const shared = new Set<string>();
+  const cells: CellOutcome[] = opts.expected.map((id) => {
+    const c = stored.find((x) => x.id === id) ?? { id, lr: NaN, clipped: [], unclipped: [] };
+    if (c.unclipped.length === 0 && centre && c.id !== centre.id && c.clipped.length > 0) {
+      shared.add(id);
+      return { ...c, unclipped: centre.unclipped };
+    }
+    return c;
+  });
   const b = ruleB(cells, baseAccuracy(runs));
   const rows = b.verdicts.map((v) => ({
-    cell: v.id, status: v.status, "clipped above base": v.clippedAbove, "unclipped above base": v.unclippedAbove,
+    cell: v.id, status: v.status, "clipped above base": v.clippedAbove, "unclipped above base": `${v.unclippedAbove}${shared.has(v.id) ? " (the centre's)" : ""}`,
     "C > 0 (pairs)": v.clipEffectPositive, "clipped gain": round(v.clippedMeanGain), "mean C": round(v.meanClipEffect), "median min per run": round(v.cost / 60),
   }));
   const open = b.verdicts.filter((v) => v.status === "incomplete" || v.status === "needs seeds 3-5").map((v) => `${v.id}: ${v.status}`);
-  const bText = `stage-1 screen (rule B is applied once stage 2 is complete): ${b.chosen ? `${b.chosen} qualifies` : "no stage-1 cell qualifies so far"}${open.length ? `; open: ${open.join("; ")}` : ""}; highest clipped-arm mean gain: ${b.closest ?? b.chosen ?? "none"}`;
-  return { ruleA: aText, rows, ruleB: bText };
+  const verdict = b.chosen ? `${b.chosen} qualifies (the cheapest qualifying cell)` : b.final ? "no cell qualifies" : "no cell qualifies so far";
+  const text = `${verdict}${open.length ? `; open: ${open.join("; ")}` : ""}; highest clipped-arm mean gain: ${b.closest ?? b.chosen ?? "none"}`;
+  return { text: b.final ? `FINAL: ${text}` : text, rows, result: b };
+}
+
+/**
+ * The SGD lr choice (pre-registered): ground-truth runs of Adam at the centre and SGD at each lr,
+ * their test accuracy at the first evaluation after the start (step 10 at the default scale), the
+ * per-step KL to the pre-step policy up to it, and the lr chosen by src/regime.ts's rule.
+ */
+export function sgdChoice(loaded: { runs: readonly RunResult[]; label: (c: Pick<Condition, "runs">) => string }): { rows: Row[]; text: string } {
+  const early = (r: RunResult) => r.evals[1];
+  const rows = [...loaded.runs].sort((a, b) => (a.spec.grpo.optimizer === b.spec.grpo.optimizer ? a.spec.grpo.lr - b.spec.grpo.lr : a.spec.grpo.optimizer === "adam" ? -1 : 1)).map((r) => {
+    const e = early(r);
+    const upTo = r.metrics.slice(0, e?.step ?? 0);
+    return {
+      run: loaded.label({ runs: [r] }), optimizer: r.spec.grpo.optimizer, lr: r.spec.grpo.lr,
+      "after step": e?.step ?? null, "test acc. then": e ? round(e.test.accuracy) : null, "test acc. start": round(initialAccuracy(r)), "test acc. final": round(finalAccuracy(r)),
+      "KL to pre-step policy (mean per step)": upTo.length ? round(mean(upTo.map((m) => m.klPrev ?? NaN)), 5) : null,
+      "param. distance then": upTo.length ? round(upTo[upTo.length - 1].paramDistance, 3) : null,
+    };
+  });
+  const adam = loaded.runs.find((r) => r.spec.grpo.optimizer === "adam" && early(r));
+  const sgd = loaded.runs.filter((r) => r.spec.grpo.optimizer === "sgd" && early(r));
+  if (!adam || sgd.length === 0) return { rows, text: "not chosen yet: the choice needs Adam's ground-truth run and at least one SGD run" };
+  const c = chooseSgdLr(early(adam).test.accuracy, sgd.map((r) => ({ lr: r.spec.grpo.lr, accuracy: early(r).test.accuracy })));
+  return { rows, text: `SGD lr ${c.lr}: test accuracy ${round(c.accuracy)} after ${early(adam).step} steps, closest to Adam's ${round(early(adam).test.accuracy)} (${sgd.length} SGD lrs stored)` };
 }
 
 /** Phase diagram: gain per cell and arm, every seed a point, the mean a line. */
-export function phaseFigure(runs: readonly RegimeRun[], title: string): Figure {
+export function phaseFigure(runs: readonly RegimeRun[], title: string, xTitle = "learning rate × steps (same budget)"): Figure {
   const cells = lrCells(runs);
   const x = cells.map((c) => c.id);
   const data: Figure["data"] = [];
@@ -137,7 +203,7 @@ export function phaseFigure(runs: readonly RegimeRun[], title: string): Figure {
     data,
     layout: {
       title: { text: title }, width: 900, height: 480,
-      xaxis: { title: { text: "learning rate × steps (same budget)" }, tickvals: x.map((_, j) => j), ticktext: x, zeroline: false },
+      xaxis: { title: { text: xTitle }, tickvals: x.map((_, j) => j), ticktext: x, zeroline: false },
       yaxis: { title: { text: "test accuracy gain (points)" }, zeroline: true, zerolinewidth: 2 },
       legend: { orientation: "h", y: -0.2 },
     },

@@ -207,6 +207,12 @@ const clipOnly = (label: string, grpo: GrpoOverrides): GridPoint => ({ label, gr
 export const SGD_LRS = [0.01, 0.03, 0.1, 0.3, 1];
 export const SGD_MOMENTUM = 0.9;
 
+/** The centre's cell label at a scale (a clip point's unclipped arm is this cell's). */
+export function regimeCentreLabel(scale: Scale): string {
+  const preset = presetGrpo(scale);
+  return at(REGIME_CENTRE.label, resolveGrpoConfig({ ...preset, ...at(REGIME_CENTRE.grpo, preset) }));
+}
+
 const REGIME_STAGE2 = {
   "regime-shape": stage2("regime study, stage 2: rollouts per update 16 (centre) and 128 (the paper's shape), clip on and off", "shape", {
     paper: { label: (g) => `lr ${g.lr} × ${g.steps} steps, ${shapeLabel(resolveGrpoConfig({ ...g, ...paperShape(g) }))}`, grpo: paperShape },
@@ -230,6 +236,9 @@ const REGIME_STAGE2 = {
     },
   }),
 };
+
+/** Stage 2's axes on toy Qwen2.5-Math-7B: the cells rule B reads beside stage 1's. */
+export const REGIME_AXIS_PLANS = ["regime-shape", "regime-clip", "regime-loss"] as const;
 
 const rewardKnobs = (families: readonly FamilyId[]) => ({ families: familyList(families), rewards: choiceList(FIG1_IDS), seeds: seedList(SEEDS) });
 function rewardRuns(k: KnobValues<ReturnType<typeof rewardKnobs>>): PlannedRun[] {

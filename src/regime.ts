@@ -137,3 +137,19 @@ export function ruleB(cells: readonly CellOutcome[], base: number): RuleBResult 
     final,
   };
 }
+
+/** A ground-truth run of the SGD lr choice: its lr and test accuracy after the first steps. */
+export interface LrTrial {
+  lr: number;
+  accuracy: number;
+}
+
+/**
+ * SGD's learning rate for the optimizer axis (pre-registered): the lr whose ground-truth test
+ * accuracy after 10 steps is closest to Adam's ground-truth run at the centre; ties go to the
+ * smaller lr. It reads ground-truth runs only, so no spurious-reward result can steer it.
+ */
+export function chooseSgdLr(adamAccuracy: number, trials: readonly LrTrial[]): LrTrial {
+  if (trials.length === 0) throw new Error("choosing SGD's lr needs at least one SGD ground-truth run");
+  return [...trials].sort((a, b) => Math.abs(a.accuracy - adamAccuracy) - Math.abs(b.accuracy - adamAccuracy) || a.lr - b.lr)[0];
+}

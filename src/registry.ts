@@ -68,11 +68,13 @@ export const NOTEBOOKS: NotebookEntry[] = [
     ],
   },
   {
-    id: "06-when-spurious-rewards-help", paper: "beyond the paper: a pre-registered regime study of random rewards (drift vs diffusion)", plans: ["regime-lr"],
+    id: "06-when-spurious-rewards-help", paper: "beyond the paper: a pre-registered regime study of random rewards (drift vs diffusion)", plans: ["regime-lr", "regime-sgd-lr", "regime-shape", "regime-clip", "regime-loss", "regime-control"],
     planNote: "(question, predictions and decision rules in `data/investigations/README.md`, committed before the runs)",
     figures: [
       { id: "06-regime/phase-lr", readme: { image: "docs/figures/regime-phase-lr.png", alt: "Regime study: phase diagram", what: "regime study, stage 1: random reward by learning rate, with and without the clip" } },
       ...ids("06-regime/p-code-drift", "06-regime/param-distance", "06-regime/token-prob", "06-regime/clip-buckets"),
+      { id: "06-regime/phase-stage2", readme: { image: "docs/figures/regime-phase-stage2.png", alt: "Regime study: stage 2", what: "regime study, stage 2: one axis at a time around the centre, with and without the clip" } },
+      ...ids("06-regime/p-code-stage2", "06-regime/control"),
     ],
   },
 ];

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { resolveSpec, runName, type RunResult } from "../src/experiments";
-import { baseAccuracy, diffusionFigure, lrCells, lrRows, perUpdateFigure, phaseFigure, regimeRuns, ruleRows, updatesPerStep, type RegimeRun } from "../src/figures-regime";
+import { baseAccuracy, diffusionFigure, lrCells, lrRows, mergeRegimeRuns, perUpdateFigure, phaseFigure, plannedCells, regimeRuns, ruleBReport, ruleRows, sgdChoice, updatesPerStep, type RegimeRun } from "../src/figures-regime";
 import { plannedRuns, REGIME_ARMS } from "../src/plans";
 
 /** A stored-run stand-in: only what the builders read. */
@@ -68,4 +68,44 @@ test("runs from different checkpoints are not one grid", () => {
   const b = run(1, {}, 40);
   (b.evals[0].test as { accuracy: number }).accuracy = 40;
   assert.throws(() => baseAccuracy([at(a, "x", C), at(b, "x", C)]), /start from different accuracies/);
+});
+
+test("rule B over stage 2: a clip point borrows the centre's unclipped arm, and a cell with no run keeps the rule open", () => {
+  const centre = "lr 0.00003 × 200 steps", low = "clip low side only (ε_low 0.2, ε_high 0.999)";
+  const g = { lr: 3e-5, steps: 200 };
+  const six = [0, 1, 2, 3, 4, 5];
+  const runs = [
+    ...six.map((s) => at(run(s, g, 50), centre, C)),
+    ...six.map((s) => at(run(s, { ...g, clip: false }, 49), centre, U)),
+    ...six.map((s) => at(run(s, { ...g, epsHigh: 0.999 }, s < 4 ? 55 : 50), low, C)),
+  ];
+  const merged = mergeRegimeRuns([runs, runs.slice(0, 6)]);
+  assert.equal(merged.length, 18);
+  const b = ruleBReport(merged, { expected: [centre, low], sharedUnclipped: centre });
+  const lowRow = b.rows.find((r) => r.cell === low)!;
+  assert.equal(lowRow["unclipped above base"], "0/6 (the centre's)");
+  assert.equal(lowRow.status, "qualifies"); // 4/6 above 51.4, mean gain > 0, C > 0 in 4 pairs
+  assert.match(b.text, /^FINAL: clip low side only .* qualifies/);
+  // the same runs with one more expected cell that has no run: not final
+  const open = ruleBReport(merged, { expected: [centre, low, "token-mean (packed groups of 4)"], sharedUnclipped: centre });
+  assert.equal(open.result.final, false);
+  assert.match(open.text, /token-mean \(packed groups of 4\): incomplete/);
+  // without the sharing the clip point has no unclipped arm and cannot be judged
+  assert.equal(ruleBReport(merged, { expected: [centre, low] }).rows.find((r) => r.cell === low)!.status, "incomplete");
+  // the planned cells of stage 2 are its labels
+  assert.deepEqual(plannedCells(["regime-clip"], "default"), [centre, low, "clip high side only (ε_low 0.999, ε_high 0.2)", "clip ε = 0.05"]);
+});
+
+test("SGD's lr is read from ground-truth runs at their first evaluation after the start", () => {
+  const gt = (overrides: Record<string, unknown>, early: number) => {
+    const spec = resolveSpec({ family: "qwen-math-7b", reward: "math", seed: 0, overrides: { lr: 3e-5, steps: 200, ...overrides } });
+    const ev = (accuracy: number) => ({ accuracy, codeFrequency: 60, accuracyCode: 60, accuracyLanguage: 30 });
+    const metrics = Array.from({ length: 12 }, () => ({ klPrev: 0.001, paramDistance: 0.05 }));
+    return { name: runName(spec), spec, evals: [{ step: 0, test: ev(51.4) }, { step: 10, test: ev(early) }, { step: 200, test: ev(90) }], metrics } as unknown as RunResult;
+  };
+  const runs = [gt({}, 80), gt({ optimizer: "sgd", momentum: 0.9, lr: 0.01 }, 55), gt({ optimizer: "sgd", momentum: 0.9, lr: 0.1 }, 78), gt({ optimizer: "sgd", momentum: 0.9, lr: 1 }, 84)];
+  const c = sgdChoice({ runs, label: (x) => x.runs[0].spec.grpo.optimizer });
+  assert.match(c.text, /^SGD lr 0.1: test accuracy 78 after 10 steps, closest to Adam's 80/);
+  assert.deepEqual(c.rows.map((r) => [r.optimizer, r.lr, r["test acc. then"]]), [["adam", 3e-5, 80], ["sgd", 0.01, 55], ["sgd", 0.1, 78], ["sgd", 1, 84]]);
+  assert.match(sgdChoice({ runs: runs.slice(1), label: () => "" }).text, /not chosen yet/);
 });

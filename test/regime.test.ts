@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cellVerdict, ruleA, ruleB, type CellOutcome, type SeedOutcome } from "../src/regime";
+import { cellVerdict, chooseSgdLr, ruleA, ruleB, type CellOutcome, type SeedOutcome } from "../src/regime";
 
 const BASE = 51.4;
 /** An arm from final accuracies, one per seed from 0; gain relative to BASE; wall time `wall`. */
@@ -72,4 +72,12 @@ test("rule B with no qualifying cell names the closest one and is not final whil
   assert.deepEqual([r.chosen, r.closest, r.final], [null, "b", true]);
   const open: CellOutcome = { id: "c", lr: 1e-5, clipped: arm([52, 53, 40]), unclipped: arm([50, 50, 50]) };
   assert.equal(ruleB([a, b, open], BASE).final, false);
+});
+
+test("SGD's lr is the one whose ground-truth speed is closest to Adam's; ties go to the smaller lr", () => {
+  const trials = [{ lr: 0.01, accuracy: 52 }, { lr: 0.1, accuracy: 70 }, { lr: 0.03, accuracy: 61 }, { lr: 1, accuracy: 12 }];
+  assert.equal(chooseSgdLr(68, trials).lr, 0.1);
+  assert.equal(chooseSgdLr(56.5, trials).lr, 0.01); // 4.5 from both 52 and 61: the smaller lr
+  assert.equal(chooseSgdLr(20, trials).lr, 1);
+  assert.throws(() => chooseSgdLr(50, []), /at least one SGD/);
 });
