@@ -13,6 +13,7 @@ import { cachedMaskCount, disposeParams, paramGrads, tokenLogProbs } from "../sr
 import { promptIds } from "../src/sampling";
 import { fusedGelu, fusedGeluFits, GELU_K1, GELU_K2 } from "../src/kernels/gelu";
 import { simdTanh } from "../src/kernels/tanh";
+import { mergeHeadsKernel, splitHeadsKernel } from "../src/kernels/heads";
 import { disposeAdam, initAdam } from "../src/optim";
 import { getSplit } from "../src/problems";
 import { parseReward } from "../src/rewards";
@@ -141,13 +142,13 @@ function lossAndGrads(params: ReturnType<typeof tinyParams>, ids: tf.Tensor2D) {
   return out;
 }
 
-test("aliasCopies, columnSum, fusedGelu and simdTanh, each off alone: loss and every gradient bit-identical; aliases leave no copies of saved tensors (Identity kernels)", async () => {
+test("aliasCopies, columnSum, fusedGelu, simdTanh and headsKernel, each off alone: loss and every gradient bit-identical; aliases leave no copies of saved tensors (Identity kernels)", async () => {
   const params = tinyParams(13);
   const ids = tf.tensor2d([promptIds("a:1+2=python a=1+2#3"), promptIds("b:3*3-4=3*3 is 9 so 5 ")].map((r) => r.slice(0, 20)), [2, 20], "int32");
   const run = () => lossAndGrads(params, ids);
   const fast = run();
   assert.ok(Object.values(fast.grads).some((g) => g.some((x) => x !== 0)), "all gradients are zero");
-  for (const off of [ALIAS_OFF, { columnSum: false }, { fusedGelu: false }, { simdTanh: false }]) {
+  for (const off of [ALIAS_OFF, { columnSum: false }, { fusedGelu: false }, { simdTanh: false }, { headsKernel: false }]) {
     const slow = withImpl(off, run);
     assert.ok(Object.is(fast.loss, slow.loss), `${JSON.stringify(off)}: loss ${fast.loss} vs ${slow.loss}`);
     for (const k of Object.keys(slow.grads)) assert.deepEqual(fast.grads[k], slow.grads[k], `${JSON.stringify(off)}: gradient of ${k}`);
@@ -236,7 +237,7 @@ test("simdTanh: the backend's tanh bit for bit, on every float32 exponent, each 
   bits.push(0x7fc00000, 0xffc00000, 0x7f800001, 0x7fa00000, 0xff812345);
   while (bits.length % 4) bits.push(0);
   const x = tf.tensor1d(new Float32Array(new Uint32Array(bits).buffer));
-  const [ours, theirs] = tf.tidy(() => [simdTanh(x), tf.tanh(x)].map((t) => new Uint32Array((t.dataSync() as Float32Array).slice().buffer)));
+  const [ours, theirs] = tf.tidy(() => [simdTanh(x), tf.tanh(x)].map((t) => (t.dataSync() as Float32Array).slice())).map((v) => new Uint32Array(v.buffer));
   const differ = bits.filter((_, i) => ours[i] !== theirs[i]);
   assert.deepEqual(differ.slice(0, 5).map((b) => b.toString(16)), [], `${differ.length} of ${bits.length} inputs differ`);
   // by hand: tanh(0) = 0, tanh(-0) = -0, tanh(+-inf) = +-1, tanh(20) = 1 in float32, tanh(x) = x for a denormal x
@@ -246,4 +247,30 @@ test("simdTanh: the backend's tanh bit for bit, on every float32 exponent, each 
   assert.deepEqual(y.slice(2, 6), [1, -1, 1, Math.fround(1e-40)]);
   assert.ok(Math.abs(y[6] - Math.tanh(0.5)) < 1e-7 && y[7] === -y[6]);
   tf.dispose([x, hand]);
+});
+
+test("heads kernels: q/k/v split into heads and merged back as the op-by-op split + transposes do, gradients included", () => {
+  // by hand: B = 1, T = 2, H = 2, hd = 4, two parts; row t of x is [part 0: head 0 | head 1, part 1: head 0 | head 1]
+  const x = tf.tensor2d(Array.from({ length: 2 * 16 }, (_, i) => i), [2, 16]);
+  const [p0, p1] = splitHeadsKernel(x, 1, 2, 2, 2);
+  assert.deepEqual(p0.arraySync(), [[[0, 1, 2, 3], [16, 17, 18, 19]], [[4, 5, 6, 7], [20, 21, 22, 23]]]);
+  assert.deepEqual(p1.arraySync(), [[[8, 9, 10, 11], [24, 25, 26, 27]], [[12, 13, 14, 15], [28, 29, 30, 31]]]);
+  assert.deepEqual(mergeHeadsKernel(p1, 1, 2, 2).arraySync(), x.slice([0, 8], [2, 8]).arraySync());
+  tf.dispose([x, p0, p1]);
+  // against the op-by-op path on a model-like shape (B = 3, T = 5, H = 4, hd = 8, q/k/v), values and gradients
+  const [B, T, H, hd] = [3, 5, 4, 8];
+  const qkv = tf.tidy(() => randomTensor([1, B * T, 3 * H * hd], 600).reshape([B * T, 3 * H * hd]));
+  const w = [0, 1, 2].map((i) => randomTensor([B * H, T, hd], 610 + i));
+  const ops = (t: tf.Tensor) => tf.split(t, 3, 1).map((p) => p.reshape([B, T, H, hd]).transpose([0, 2, 1, 3]).reshape([B * H, T, hd]));
+  const merged = (hs: tf.Tensor[], kernel: boolean) => (kernel ? mergeHeadsKernel(hs[0] as tf.Tensor3D, B, T, H) : hs[0].reshape([B, H, T, hd]).transpose([0, 2, 1, 3]).reshape([B * T, H * hd]));
+  // a loss through the split and (for part 0) the merge, so both gradients are exercised
+  const loss = (kernel: boolean) => (t: tf.Tensor) => {
+    const hs = kernel ? splitHeadsKernel(t, B, T, H, 3) : ops(t);
+    return tf.addN([...hs.map((h, i) => tf.sum(h.mul(w[i]))), tf.sum(merged(hs, kernel).square())]);
+  };
+  const run = (kernel: boolean) => tf.tidy(() => [...(kernel ? splitHeadsKernel(qkv, B, T, H, 3) : ops(qkv)).map((h) => h.dataSync()), tf.grad(loss(kernel))(qkv).dataSync()]);
+  const [ours, theirs] = [run(true), run(false)];
+  ours.forEach((v, i) => assert.equal(bitDiff(v, theirs[i]).count, 0, i < 3 ? `part ${i}` : "gradient"));
+  assert.ok(ours[3].some((v) => v !== 0));
+  tf.dispose([qkv, ...w]);
 });

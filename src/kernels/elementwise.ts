@@ -64,8 +64,8 @@ function elementwiseFunction(name: string, s: ElementwiseSpec): WasmFunction {
   };
 }
 
-/** The slice of tfjs-backend-wasm's BackendWasm these kernels use. */
-interface WasmBackend {
+/** The slice of tfjs-backend-wasm's BackendWasm our kernels use. */
+export interface WasmBackend {
   wasm: { asm?: { memory?: WasmMemory } };
   dataIdMap: { get(id: unknown): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
