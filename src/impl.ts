@@ -21,6 +21,10 @@
  *               (kernels/column-sum.ts) instead of a transpose and the backend's Sum; same order
  *   fusedGelu   the MLP's GELU as 2 fused wasm kernels + tanh forward and 1 backward
  *               (kernels/gelu.ts) instead of ~25 element-wise kernels; same rounding step by step
+ *   simdTanh    the fused GELU's forward as one kernel whose tanh is a SIMD replica of the backend's
+ *               scalar libm tanhf (kernels/tanh.ts), instead of two kernels around the backend's Tanh
+ *   headsKernel attention's q/k/v split into heads, and the heads' merge, as one copy each
+ *               (kernels/heads.ts) instead of a split, reshapes and 4-D transposes
  *
  * A process-wide switch rather than a parameter because it must reach every matMul inside the
  * model without changing any signature; `withImpl` restores the previous setting even on throw.
@@ -34,9 +38,11 @@ export interface Impl {
   dropFinishedRows: boolean;
   columnSum: boolean;
   fusedGelu: boolean;
+  simdTanh: boolean;
+  headsKernel: boolean;
 }
 
-const current: Impl = { fastMatMul: true, kvCache: true, attentionKernel: true, aliasCopies: true, sharedFirstPass: true, dropFinishedRows: true, columnSum: true, fusedGelu: true };
+const current: Impl = { fastMatMul: true, kvCache: true, attentionKernel: true, aliasCopies: true, sharedFirstPass: true, dropFinishedRows: true, columnSum: true, fusedGelu: true, simdTanh: true, headsKernel: true };
 
 export function impl(): Readonly<Impl> {
   return current;
@@ -52,7 +58,7 @@ export function withImpl<T>(overrides: Partial<Impl>, fn: () => T): T {
   }
 }
 
-export const STRAIGHTFORWARD: Impl = { fastMatMul: false, kvCache: false, attentionKernel: false, aliasCopies: false, sharedFirstPass: false, dropFinishedRows: false, columnSum: false, fusedGelu: false };
+export const STRAIGHTFORWARD: Impl = { fastMatMul: false, kvCache: false, attentionKernel: false, aliasCopies: false, sharedFirstPass: false, dropFinishedRows: false, columnSum: false, fusedGelu: false, simdTanh: false, headsKernel: false };
 
 /** The code as it was before issue 13's speed-ups: the benchmark's "previous" column. */
-export const PREVIOUS: Partial<Impl> = { attentionKernel: false, aliasCopies: false, sharedFirstPass: false, dropFinishedRows: false, columnSum: false, fusedGelu: false };
+export const PREVIOUS: Partial<Impl> = { attentionKernel: false, aliasCopies: false, sharedFirstPass: false, dropFinishedRows: false, columnSum: false, fusedGelu: false, simdTanh: false, headsKernel: false };

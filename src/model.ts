@@ -11,6 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import { impl } from "./impl";
 import { batchMatMul } from "./kernels/batch-matmul";
 import { fusedGelu, fusedGeluFits, GELU_K1, GELU_K2 } from "./kernels/gelu";
+import { headsKernelFits, mergeHeadsKernel, splitHeadsKernel } from "./kernels/heads";
 import type { Rng } from "./rng";
 
 export interface ModelConfig {
@@ -219,18 +220,18 @@ function blocks(params: Params, x: tf.Tensor3D, c: ModelConfig, cache: KVCache |
     const p = (n: string) => params[`h${l}.${n}`];
     const a = layerNorm(h, p("ln1.g"), p("ln1.b"));
     const qkv = mm(a, p("attn.wqkv")).add(p("attn.bqkv")); // (B*T, 3C)
-    const [q, k, v] = tf.split(qkv, 3, 1);
-    let kh = splitHeads(k, B, T, c); // (B*H, T, hd)
-    let vh = splitHeads(v, B, T, c);
+    const headsKernel = impl().headsKernel && headsKernelFits(qkv, hd);
+    let [qh, kh, vh] = headsKernel ? splitHeadsKernel(qkv, B, T, c.nHeads, 3) : tf.split(qkv, 3, 1).map((part) => splitHeads(part, B, T, c)); // (B*H, T, hd) each
     if (cache) {
       kh = tf.concat([cache.layers[l].k, kh], 1);
       vh = tf.concat([cache.layers[l].v, vh], 1);
     }
     if (wantCache) layers.push({ k: kh, v: vh });
-    let att = batchMatMul(splitHeads(q, B, T, c), kh, false, true).mul(1 / Math.sqrt(hd)); // (B*H, T, S)
+    let att = batchMatMul(qh, kh, false, true).mul(1 / Math.sqrt(hd)); // (B*H, T, S)
     att = pads ? att.reshape([B, c.nHeads, T, S]).add(mask).reshape([B * c.nHeads, T, S]) : att.add(mask);
     att = tf.softmax(att);
-    const y = mergeHeads(batchMatMul(att as tf.Tensor3D, vh), B, T, c); // (B*T, C)
+    const heads = batchMatMul(att as tf.Tensor3D, vh);
+    const y = headsKernel ? mergeHeadsKernel(heads, B, T, c.nHeads) : mergeHeads(heads, B, T, c); // (B*T, C)
     h = h.add(mm(y, p("attn.wo")).add(p("attn.bo")));
     const m = layerNorm(h, p("ln2.g"), p("ln2.b"));
     h = h.add(mm(gelu(mm(m, p("mlp.w1")).add(p("mlp.b1"))), p("mlp.w2")).add(p("mlp.b2")));

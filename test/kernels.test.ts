@@ -12,6 +12,8 @@ import { withImpl } from "../src/impl";
 import { cachedMaskCount, disposeParams, paramGrads, tokenLogProbs } from "../src/model";
 import { promptIds } from "../src/sampling";
 import { fusedGelu, fusedGeluFits, GELU_K1, GELU_K2 } from "../src/kernels/gelu";
+import { simdTanh } from "../src/kernels/tanh";
+import { mergeHeadsKernel, splitHeadsKernel } from "../src/kernels/heads";
 import { disposeAdam, initAdam } from "../src/optim";
 import { getSplit } from "../src/problems";
 import { parseReward } from "../src/rewards";
@@ -140,13 +142,13 @@ function lossAndGrads(params: ReturnType<typeof tinyParams>, ids: tf.Tensor2D) {
   return out;
 }
 
-test("aliasCopies, columnSum and fusedGelu, each off alone: loss and every gradient bit-identical; aliases leave no copies of saved tensors (Identity kernels)", async () => {
+test("aliasCopies, columnSum, fusedGelu, simdTanh and headsKernel, each off alone: loss and every gradient bit-identical; aliases leave no copies of saved tensors (Identity kernels)", async () => {
   const params = tinyParams(13);
   const ids = tf.tensor2d([promptIds("a:1+2=python a=1+2#3"), promptIds("b:3*3-4=3*3 is 9 so 5 ")].map((r) => r.slice(0, 20)), [2, 20], "int32");
   const run = () => lossAndGrads(params, ids);
   const fast = run();
   assert.ok(Object.values(fast.grads).some((g) => g.some((x) => x !== 0)), "all gradients are zero");
-  for (const off of [ALIAS_OFF, { columnSum: false }, { fusedGelu: false }]) {
+  for (const off of [ALIAS_OFF, { columnSum: false }, { fusedGelu: false }, { simdTanh: false }, { headsKernel: false }]) {
     const slow = withImpl(off, run);
     assert.ok(Object.is(fast.loss, slow.loss), `${JSON.stringify(off)}: loss ${fast.loss} vs ${slow.loss}`);
     for (const k of Object.keys(slow.grads)) assert.deepEqual(fast.grads[k], slow.grads[k], `${JSON.stringify(off)}: gradient of ${k}`);
@@ -203,15 +205,72 @@ test("fusedGelu: values and gradients bit-identical to the op-by-op chain, on wi
     const w = tf.tidy(() => randomTensor([1, x.size, 1], 500 + scale).reshape(shape));
     assert.ok(fusedGeluFits(x));
     const valueAndGrad = (f: (t: tf.Tensor) => tf.Tensor) => tf.tidy(() => [f(x).dataSync(), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), w)))(x).dataSync()]);
-    const [fy, fg] = valueAndGrad(fusedGelu);
     const [cy, cg] = valueAndGrad(chain);
-    assert.equal(bitDiff(fy, cy).count, 0, `values ${shape} x${scale}`);
-    assert.equal(bitDiff(fg, cg).count, 0, `gradients ${shape} x${scale}`);
-    assert.ok(fg.some((v) => v !== 0) && fy.some((v) => v < 0), "a trivial input compares nothing");
+    for (const simd of [true, false]) {
+      const [fy, fg] = withImpl({ simdTanh: simd }, () => valueAndGrad(fusedGelu));
+      assert.equal(bitDiff(fy, cy).count, 0, `values ${shape} x${scale}, simdTanh ${simd}`);
+      assert.equal(bitDiff(fg, cg).count, 0, `gradients ${shape} x${scale}, simdTanh ${simd}`);
+      assert.ok(fg.some((v) => v !== 0) && fy.some((v) => v < 0), "a trivial input compares nothing");
+    }
     tf.dispose([x, w]);
   }
   // whole 4-lane groups only: other sizes stay on the chain
   const odd = tf.ones([3, 5]);
   assert.equal(fusedGeluFits(odd), false);
   odd.dispose();
+});
+
+test("simdTanh: the backend's tanh bit for bit, on every float32 exponent, each branch's boundaries, denormals, zeros, infinities and NaN", () => {
+  const bits: number[] = [];
+  const r = makeRng("tanh-test", 0);
+  // every exponent and sign: the extreme mantissas and random ones
+  for (let e = 0; e < 256; e++) {
+    for (const s of [0, 0x80000000]) {
+      for (const m of [0, 1, 2, 0x400000, 0x7fffff, 0x7ffffe]) bits.push(s | (e << 23) | m);
+      for (let i = 0; i < 40; i++) bits.push(s | (e << 23) | r.int(0x800000));
+    }
+  }
+  // musl's thresholds (tanhf: |x| = log(3)/2, 10, log(5/3)/2, 2^-126; expm1f of 2|x|: 0.5 ln2, 1.5 ln2, 2^-25, k = 23) +-3 ulps
+  for (const t of [0x3f0c9f54, 0x41200000, 0x3e82c578, 0x00800000, 0x3e317218, 0x3f051592, 0x32800000, 0x40ff0000]) for (let d = -3; d <= 3; d++) bits.push(t + d, (t + d) | 0x80000000);
+  // dense where GELU's inputs live, and signalling / negative NaNs
+  for (let i = 0; i < 200000; i++) bits.push(new Uint32Array(new Float32Array([(r.next() - 0.5) * 24]).buffer)[0]);
+  bits.push(0x7fc00000, 0xffc00000, 0x7f800001, 0x7fa00000, 0xff812345);
+  while (bits.length % 4) bits.push(0);
+  const x = tf.tensor1d(new Float32Array(new Uint32Array(bits).buffer));
+  const [ours, theirs] = tf.tidy(() => [simdTanh(x), tf.tanh(x)].map((t) => (t.dataSync() as Float32Array).slice())).map((v) => new Uint32Array(v.buffer));
+  const differ = bits.filter((_, i) => ours[i] !== theirs[i]);
+  assert.deepEqual(differ.slice(0, 5).map((b) => b.toString(16)), [], `${differ.length} of ${bits.length} inputs differ`);
+  // by hand: tanh(0) = 0, tanh(-0) = -0, tanh(+-inf) = +-1, tanh(20) = 1 in float32, tanh(x) = x for a denormal x
+  const hand = tf.tensor1d([0, -0, Infinity, -Infinity, 20, 1e-40, 0.5, -0.5]);
+  const y = Array.from(simdTanh(hand).dataSync());
+  assert.ok(Object.is(y[0], 0) && Object.is(y[1], -0));
+  assert.deepEqual(y.slice(2, 6), [1, -1, 1, Math.fround(1e-40)]);
+  assert.ok(Math.abs(y[6] - Math.tanh(0.5)) < 1e-7 && y[7] === -y[6]);
+  tf.dispose([x, hand]);
+});
+
+test("heads kernels: q/k/v split into heads and merged back as the op-by-op split + transposes do, gradients included", () => {
+  // by hand: B = 1, T = 2, H = 2, hd = 4, two parts; row t of x is [part 0: head 0 | head 1, part 1: head 0 | head 1]
+  const x = tf.tensor2d(Array.from({ length: 2 * 16 }, (_, i) => i), [2, 16]);
+  const [p0, p1] = splitHeadsKernel(x, 1, 2, 2, 2);
+  assert.deepEqual(p0.arraySync(), [[[0, 1, 2, 3], [16, 17, 18, 19]], [[4, 5, 6, 7], [20, 21, 22, 23]]]);
+  assert.deepEqual(p1.arraySync(), [[[8, 9, 10, 11], [24, 25, 26, 27]], [[12, 13, 14, 15], [28, 29, 30, 31]]]);
+  assert.deepEqual(mergeHeadsKernel(p1, 1, 2, 2).arraySync(), x.slice([0, 8], [2, 8]).arraySync());
+  tf.dispose([x, p0, p1]);
+  // against the op-by-op path on a model-like shape (B = 3, T = 5, H = 4, hd = 8, q/k/v), values and gradients
+  const [B, T, H, hd] = [3, 5, 4, 8];
+  const qkv = tf.tidy(() => randomTensor([1, B * T, 3 * H * hd], 600).reshape([B * T, 3 * H * hd]));
+  const w = [0, 1, 2].map((i) => randomTensor([B * H, T, hd], 610 + i));
+  const ops = (t: tf.Tensor) => tf.split(t, 3, 1).map((p) => p.reshape([B, T, H, hd]).transpose([0, 2, 1, 3]).reshape([B * H, T, hd]));
+  const merged = (hs: tf.Tensor[], kernel: boolean) => (kernel ? mergeHeadsKernel(hs[0] as tf.Tensor3D, B, T, H) : hs[0].reshape([B, H, T, hd]).transpose([0, 2, 1, 3]).reshape([B * T, H * hd]));
+  // a loss through the split and (for part 0) the merge, so both gradients are exercised
+  const loss = (kernel: boolean) => (t: tf.Tensor) => {
+    const hs = kernel ? splitHeadsKernel(t, B, T, H, 3) : ops(t);
+    return tf.addN([...hs.map((h, i) => tf.sum(h.mul(w[i]))), tf.sum(merged(hs, kernel).square())]);
+  };
+  const run = (kernel: boolean) => tf.tidy(() => [...(kernel ? splitHeadsKernel(qkv, B, T, H, 3) : ops(qkv)).map((h) => h.dataSync()), tf.grad(loss(kernel))(qkv).dataSync()]);
+  const [ours, theirs] = [run(true), run(false)];
+  ours.forEach((v, i) => assert.equal(bitDiff(v, theirs[i]).count, 0, i < 3 ? `part ${i}` : "gradient"));
+  assert.ok(ours[3].some((v) => v !== 0));
+  tf.dispose([qkv, ...w]);
 });

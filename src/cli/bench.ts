@@ -13,7 +13,7 @@
  *   evalTestSec        greedy evaluation of the 500 test problems
  * "previous" figures time today's code with issue 13's speed-ups off (impl.ts PREVIOUS: attention
  * kernel, copy aliases, the shared first forward, dropping finished rows while sampling, column
- * sums, fused GELU), interleaved
+ * sums, fused GELU, its SIMD tanh), interleaved
  * with the current ones (A, B, A, B, ...) so that load on a shared machine hits both alike; ratios
  * are medians of per-pair ratios, with their range. The PyTorch ratio uses 1 thread: tfjs's wasm
  * backend runs one thread in Node. With --baseline, the reference step, sampling and the GRPO step

@@ -58,8 +58,30 @@ export const V128 = {
   f32x4Add: simd(0xe4),
   f32x4Sub: simd(0xe5),
   f32x4Mul: simd(0xe6),
+  f32x4Div: simd(0xe7),
+  f32x4Lt: simd(0x43),
+  f32x4Neg: simd(0xe1),
+  f32x4ConvertI32x4S: simd(0xfa),
+  i32x4TruncSatF32x4S: simd(0xf8),
+  i32x4Splat: simd(0x11),
+  i32x4Add: simd(0xae),
+  i32x4Sub: simd(0xb1),
+  i32x4Eq: simd(0x37),
+  i32x4LtS: simd(0x39),
+  i32x4GtS: simd(0x3b),
+  /** i32x4 shift left by the i32 on top of the stack. */
+  i32x4Shl: simd(0xab),
+  /** i32x4 arithmetic shift right by the i32 on top of the stack. */
+  i32x4ShrS: simd(0xac),
+  and: simd(0x4e),
+  or: simd(0x50),
+  xor: simd(0x51),
+  /** bitselect(a, b, mask): a where mask bits are 1, b elsewhere (a, b, mask pushed in that order). */
+  bitselect: simd(0x52),
   /** A float32 constant in all 4 lanes (f32.const, splat). */
   f32x4Const: (v: number) => [0x43, ...new Uint8Array(new Float32Array([v]).buffer), ...simd(0x13)],
+  /** An i32 constant in all 4 lanes (i32.const, splat). */
+  i32x4Const: (v: number) => [0x41, ...sleb(v | 0), ...simd(0x11)],
 };
 
 /** `block { loop { <cond-to-exit> br_if 1; body; br 0 } }`: while (!exit) body. */
