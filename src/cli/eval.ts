@@ -4,15 +4,15 @@
  * avg@8 at temperature 0.6 on `hard`. The standard evaluation of a family (test, no prefix, avg@8)
  * is stored in data/evals/ and reused, so running it again is instant.
  */
-import { initBackend } from "../backend";
-import { loadCheckpoint } from "../checkpoint";
-import { evaluateAvgAtK, evaluateGreedy, type EvalSummary } from "../evaluate";
-import { baseModelReport } from "../basemodels";
-import { disposeParams } from "../model";
-import { FAMILY_IDS, getFamily } from "../families";
-import { checkpointPath } from "../paths";
-import { getSplit, SPLITS, type SplitName } from "../problems";
-import { makeRng } from "../rng";
+import { initBackend } from "../model/backend";
+import { loadCheckpoint } from "../model/checkpoint";
+import { evaluateAvgAtK, evaluateGreedy, type EvalSummary } from "../lab/evaluate";
+import { baseModelReport } from "../lab/basemodels";
+import { disposeParams } from "../model/model";
+import { FAMILY_IDS, getFamily } from "../world/families";
+import { checkpointPath } from "../util/paths";
+import { getSplit, SPLITS, type SplitName } from "../world/problems";
+import { makeRng } from "../util/rng";
 import { parseFlags, runMain, UsageError } from "./args";
 
 const fmt = (x: number | null) => (x === null ? "  -  " : x.toFixed(1).padStart(5));

@@ -1,5 +1,5 @@
 /** `--set key=value` for GRPO settings, typed by the defaults (used by the experiment CLI; a module of its own so tests import it without running a CLI). */
-import { DEFAULT_GRPO, type GrpoConfig } from "../grpo";
+import { DEFAULT_GRPO, type GrpoConfig } from "../rl/grpo";
 import { UsageError } from "./args";
 
 /** Parse "key=value" against the GRPO config's types: numbers, booleans, or names. */

@@ -3,9 +3,9 @@
  *                       [--scale smoke|default|full] [--set key=value ...] [--json]
  * Runs (or loads, or resumes) one GRPO experiment and prints its headline numbers.
  */
-import { VARIANTS } from "../datasets";
-import { runOrLoad, runSummary, SCALES, resolveSpec } from "../experiments";
-import { FAMILY_IDS } from "../families";
+import { VARIANTS } from "../rl/datasets";
+import { runOrLoad, runSummary, SCALES, resolveSpec } from "../lab/experiments";
+import { FAMILY_IDS } from "../world/families";
 import { parseFlags, runMain, UsageError } from "./args";
 import { parseSet } from "./experiment-args";
 

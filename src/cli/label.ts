@@ -4,9 +4,9 @@
  * prompt at temperature 1.0), stored once in data/labels/<family>.json. The mv, incorrect and
  * one-shot datasets read them; `npm run sweep` computes them before the runs that need them.
  */
-import { initBackend } from "../backend";
-import { majorityLabels } from "../datasets";
-import { FAMILY_IDS, getFamily } from "../families";
+import { initBackend } from "../model/backend";
+import { majorityLabels } from "../rl/datasets";
+import { FAMILY_IDS, getFamily } from "../world/families";
 import { parseFlags, runMain, UsageError } from "./args";
 
 runMain(async () => {

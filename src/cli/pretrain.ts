@@ -4,10 +4,10 @@
  * Resumable: interrupt it and run the same command again. Never overwrites a finished checkpoint.
  */
 import * as fs from "node:fs";
-import { initBackend } from "../backend";
-import { BASE_CORPUS, BASE_IDS, FAMILY_IDS, SIZES, getFamily, type BaseId } from "../families";
-import { checkpointPath } from "../paths";
-import { DEFAULT_PRETRAIN, runStage } from "../pretrain";
+import { initBackend } from "../model/backend";
+import { BASE_CORPUS, BASE_IDS, FAMILY_IDS, SIZES, getFamily, type BaseId } from "../world/families";
+import { checkpointPath } from "../util/paths";
+import { DEFAULT_PRETRAIN, runStage } from "../lab/pretrain";
 import { parseFlags, runMain, UsageError } from "./args";
 
 /** Steps of a shared base (the expensive, once-only stage). */

@@ -1,6 +1,6 @@
 /**
  * npm run sweep -- <plan | 'plan={knobs}' | notebook | specs.json> [...] [--workers N] [--scale S]
- * A notebook means every run its plans hold (src/registry.ts); 'plan={"gamma":[0.7]}' is a plan
+ * A notebook means every run its plans hold (src/lab/registry.ts); 'plan={"gamma":[0.7]}' is a plan
  * with a cell's knobs (the command a notebook cell prints for runs it will not compute itself).
  * Runs independent experiments in parallel processes (one per core by default), skipping stored
  * results. Each run is its own `npm run experiment` process (so a crash stays in that run), with
@@ -12,12 +12,12 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { resolveSpec, runName, SCALES, storedRun, type Scale } from "../experiments";
-import { readJson } from "../store";
-import { checkpointPath, ROOT } from "../paths";
-import { labelsPath } from "../datasets";
-import { isPlanName, plan, PLANS, type Spec } from "../plans";
-import { NOTEBOOKS } from "../registry";
+import { resolveSpec, runName, SCALES, storedRun, type Scale } from "../lab/experiments";
+import { readJson } from "../util/store";
+import { checkpointPath, ROOT } from "../util/paths";
+import { labelsPath } from "../rl/datasets";
+import { isPlanName, plan, PLANS, type Spec } from "../lab/plans";
+import { NOTEBOOKS } from "../lab/registry";
 import { parseFlags, runMain, UsageError } from "./args";
 
 function specsFrom(arg: string, scale: Scale): Spec[] {

@@ -18,7 +18,7 @@
  *   train (1024, k in {2,3}) the RL prompts (DeepScaleR analog); pretraining corpora draw from the
  *                            same hash buckets as train, never from an evaluation bucket.
  */
-import { makeRng, type Rng } from "./rng";
+import { makeRng, type Rng } from "../util/rng";
 
 export type Op = "+" | "-" | "*";
 export const OPS: readonly Op[] = ["+", "-", "*"];

@@ -3,7 +3,7 @@
  * next-token targets: mask[b, t] = 1 when ids[b, t+1] is a response token (EOS included).
  */
 import * as tf from "@tensorflow/tfjs";
-import { PAD } from "./tokens";
+import { PAD } from "../world/tokens";
 
 export interface SequenceRow {
   /** BOS + prompt ids. */

@@ -16,7 +16,7 @@
  * Only these priors are calibrated (to the paper's Table 1). After pretraining no code looks at a
  * family's id: RL treats every checkpoint alike.
  */
-import { makeRng } from "./rng";
+import { makeRng } from "../util/rng";
 import { TOPICS, type Problem } from "./problems";
 import type { AnswerFormat, Mode } from "./traces";
 

@@ -10,16 +10,16 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { removeDebris, writeFileAtomic } from "./store";
-import { checkpointSha, loadCheckpoint } from "./checkpoint";
-import { parseAnswer } from "./grader";
-import { disposeParams } from "./model";
-import { checkpointPath, dataDir } from "./paths";
-import { getSplit, type Problem } from "./problems";
-import { makeProgress } from "./progress";
-import { makeRng } from "./rng";
-import { sampleResponses } from "./sampling";
-import { MAX_RESPONSE_TOKENS } from "./corpus";
+import { removeDebris, writeFileAtomic } from "../util/store";
+import { checkpointSha, loadCheckpoint } from "../model/checkpoint";
+import { parseAnswer } from "../world/grader";
+import { disposeParams } from "../model/model";
+import { checkpointPath, dataDir } from "../util/paths";
+import { getSplit, type Problem } from "../world/problems";
+import { makeProgress } from "../util/progress";
+import { makeRng } from "../util/rng";
+import { sampleResponses } from "../model/sampling";
+import { MAX_RESPONSE_TOKENS } from "../world/corpus";
 
 export const VARIANTS = ["gt", "mv", "incorrect", "oneshot"] as const;
 export type Variant = (typeof VARIANTS)[number];

@@ -1,15 +1,15 @@
 /**
  * The regime study's figures and tables (notebook 06): pure builders from stored runs. A run's cell
- * and arm are the labels its plan gave it ("<cell>, <arm>", src/plans.ts), never guessed from its
+ * and arm are the labels its plan gave it ("<cell>, <arm>", src/lab/plans.ts), never guessed from its
  * settings; the lr and the updates per step are read from its spec where a figure needs the number.
  */
-import { finalAccuracy, gain, initialAccuracy, mean, smooth, std } from "./analysis";
-import type { Condition } from "./analysis";
+import { finalAccuracy, gain, initialAccuracy, mean, smooth, std } from "../lab/analysis";
+import type { Condition } from "../lab/analysis";
 import type { Figure } from "./display";
-import type { RunResult } from "./experiments";
-import { decomposeRunGain } from "./gain-decomposition";
-import { REGIME_ARMS, REGIME_LRS } from "./plans";
-import { ruleA, ruleB, type CellOutcome, type SeedOutcome } from "./regime";
+import type { RunResult } from "../lab/experiments";
+import { decomposeRunGain } from "../lab/gain-decomposition";
+import { REGIME_ARMS, REGIME_LRS } from "../lab/plans";
+import { ruleA, ruleB, type CellOutcome, type SeedOutcome } from "../lab/regime";
 import { round, type Row } from "./tables";
 
 /** A run of the study with the cell and arm its plan labelled it with. */

@@ -3,12 +3,12 @@
  * code frequency (responses containing "python"), accuracy per mode, boxed rate, and per-problem
  * records (mode, correctness, answer) for the strategy-transition analysis.
  */
-import { MAX_RESPONSE_TOKENS } from "./corpus";
-import { hasBoxed, isCodeResponse, parseAnswer } from "./grader";
-import type { ModelConfig, Params } from "./model";
-import type { Problem } from "./problems";
-import type { Rng } from "./rng";
-import { sampleResponses } from "./sampling";
+import { MAX_RESPONSE_TOKENS } from "../world/corpus";
+import { hasBoxed, isCodeResponse, parseAnswer } from "../world/grader";
+import type { ModelConfig, Params } from "../model/model";
+import type { Problem } from "../world/problems";
+import type { Rng } from "../util/rng";
+import { sampleResponses } from "../model/sampling";
 
 export interface EvalRecord {
   /** Problem text (its identity), e.g. "k:3+4*2". */

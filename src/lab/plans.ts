@@ -8,9 +8,9 @@
  * at a time, optional pairs such as clip on/off run on the same seeds): one entry in PLAN_DEFS.
  */
 import { SCALE_PRESETS, type ExperimentSpec, type Scale } from "./experiments";
-import { getFamily, FAMILY_IDS, type FamilyId } from "./families";
-import { resolveGrpoConfig, type GrpoConfig } from "./grpo";
-import type { Variant } from "./datasets";
+import { getFamily, FAMILY_IDS, type FamilyId } from "../world/families";
+import { resolveGrpoConfig, type GrpoConfig } from "../rl/grpo";
+import type { Variant } from "../rl/datasets";
 import { choiceList, family, familyList, grpoSettings, numberList, resolveKnobs, seedList, type GrpoOverrides, type KnobOverrides, type KnobSet, type KnobValues } from "./knobs";
 
 export type Spec = Partial<ExperimentSpec> & { family: string; reward: string };
@@ -156,7 +156,7 @@ const batchShape = grid(BATCH_SHAPE);
  * reward at three learning rates with the same lr x steps budget (1e-4 x 60, 3e-5 x 200, 1e-5 x
  * 600 at the default scale; the smoke scale shrinks the steps in proportion), each clipped,
  * unclipped and with one update per step, paired by seed. Seeds 3-5 are added by the knob where
- * rule B reads a cell (src/regime.ts).
+ * rule B reads a cell (src/lab/regime.ts).
  */
 export const REGIME_LRS = [1e-4, 3e-5, 1e-5] as const;
 /** The arms of every regime cell, as its runs are labelled ("<cell>, <arm>"): figures read these labels. */

@@ -5,7 +5,7 @@
  * data/runs/<family>-<reward>-<variant>-s<seed>-<scale>-<hash>.json, the hash covering the fully
  * resolved spec and the starting checkpoint's bytes, so a retrained family never reuses stale runs.
  * A run saves a resumable state every few steps; killed and started again it ends with the same
- * numbers (all randomness is keyed by step). The store (src/store.ts) makes writes atomic, keeps two
+ * numbers (all randomness is keyed by step). The store (src/util/store.ts) makes writes atomic, keeps two
  * processes from computing the same run at once and clears what a killed run left; a corrupt run
  * file is reported by name and left alone. Smoke-scale runs never go into the shipped data/runs/.
  */
@@ -13,20 +13,20 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { backendInfo, initBackend } from "./backend";
-import { checkpointSha, loadCheckpoint, saveCheckpoint } from "./checkpoint";
-import { buildDataset, VARIANTS, type Variant } from "./datasets";
+import { backendInfo, initBackend } from "../model/backend";
+import { checkpointSha, loadCheckpoint, saveCheckpoint } from "../model/checkpoint";
+import { buildDataset, VARIANTS, type Variant } from "../rl/datasets";
 import { evaluateAvgAtK, evaluateGreedy, type EvalRecord, type EvalSummary } from "./evaluate";
-import { getFamily } from "./families";
-import { grpoStep, hashedGrpoConfig, resolveGrpoConfig, type GrpoConfig, type StepMetrics } from "./grpo";
-import { cloneParams, disposeParams, type ModelConfig, type Params } from "./model";
-import { disposeAdam, initAdam, type AdamState } from "./optim";
-import { checkpointPath, ROOT, runsDir, SHIPPED_RUNS } from "./paths";
-import { getSplit, type Problem } from "./problems";
-import { makeProgress } from "./progress";
-import { canonicalReward, parseReward } from "./rewards";
-import { makeRng } from "./rng";
-import { acquireLock, readJson, removeDebris, writeFileAtomic } from "./store";
+import { getFamily } from "../world/families";
+import { grpoStep, hashedGrpoConfig, resolveGrpoConfig, type GrpoConfig, type StepMetrics } from "../rl/grpo";
+import { cloneParams, disposeParams, type ModelConfig, type Params } from "../model/model";
+import { disposeAdam, initAdam, type AdamState } from "../model/optim";
+import { checkpointPath, ROOT, runsDir, SHIPPED_RUNS } from "../util/paths";
+import { getSplit, type Problem } from "../world/problems";
+import { makeProgress } from "../util/progress";
+import { canonicalReward, parseReward } from "../rl/rewards";
+import { makeRng } from "../util/rng";
+import { acquireLock, readJson, removeDebris, writeFileAtomic } from "../util/store";
 
 export const SCALES = ["smoke", "default", "full"] as const;
 export type Scale = (typeof SCALES)[number];

@@ -4,8 +4,8 @@
  * Each knob has a default, a one-line valid range and a check. `resolveKnobs` rejects an unknown
  * knob or a bad value with an error that names the knob and its range, before any run starts.
  */
-import { FAMILY_IDS, type FamilyId } from "./families";
-import { resolveGrpoConfig, type GrpoConfig } from "./grpo";
+import { FAMILY_IDS, type FamilyId } from "../world/families";
+import { resolveGrpoConfig, type GrpoConfig } from "../rl/grpo";
 
 export interface Knob<T> {
   /** The valid range, as the error message and the docs say it. */
@@ -72,7 +72,7 @@ export const family = (def: FamilyId = "qwen-math-7b"): Knob<FamilyId> => oneOf(
  */
 export function grpoSettings(def: GrpoOverrides = {}, keys?: readonly (keyof GrpoConfig)[]): Knob<GrpoOverrides> {
   return {
-    range: `an object of GRPO settings${keys ? ` (${keys.join(", ")})` : " (see GrpoConfig in src/grpo.ts)"}`,
+    range: `an object of GRPO settings${keys ? ` (${keys.join(", ")})` : " (see GrpoConfig in src/rl/grpo.ts)"}`,
     default: def,
     check: (v) => {
       if (v === null || typeof v !== "object" || Array.isArray(v)) fail("not an object");

@@ -19,18 +19,18 @@
  * default as in the paper.
  */
 import * as tf from "@tensorflow/tfjs";
-import { packSequences, responseValuesToGrid, gridToResponseValues, type SequenceRow } from "./batch";
-import { isCodeResponse, hasBoxed, isCorrect } from "./grader";
+import { packSequences, responseValuesToGrid, gridToResponseValues, type SequenceRow } from "../model/batch";
+import { isCodeResponse, hasBoxed, isCorrect } from "../world/grader";
 import { aggregateLoss, meanK3, clippedTokenLoss, clipStats, groupAdvantages, k3, LOSS_AGGREGATIONS, POLD_BUCKETS, type AdvantageMode, type ClipStats, type LossAggregation } from "./grpo-math";
-import { impl } from "./impl";
-import { entropyAndProbe, nextTokenLogSoftmax, paramGrads, tidyKeep, tokenLogProbs, tokenLogProbsAndEntropy, type ModelConfig, type Params } from "./model";
-import { adamStep, OPTIMIZERS, sgdStep, type AdamState, type OptimizerKind } from "./optim";
-import type { Problem } from "./problems";
+import { impl } from "../model/impl";
+import { entropyAndProbe, nextTokenLogSoftmax, paramGrads, tidyKeep, tokenLogProbs, tokenLogProbsAndEntropy, type ModelConfig, type Params } from "../model/model";
+import { adamStep, OPTIMIZERS, sgdStep, type AdamState, type OptimizerKind } from "../model/optim";
+import type { Problem } from "../world/problems";
 import type { RewardFn } from "./rewards";
-import type { Rng } from "./rng";
-import { promptIds, sampleResponses, type Sample } from "./sampling";
-import { encode } from "./tokens";
-import { CODE_OPENING } from "./traces";
+import type { Rng } from "../util/rng";
+import { promptIds, sampleResponses, type Sample } from "../model/sampling";
+import { encode } from "../world/tokens";
+import { CODE_OPENING } from "../world/traces";
 
 export interface GrpoConfig {
   /** P: prompts per rollout step (paper: 64). */

@@ -3,7 +3,7 @@
  * transition analysis (Table 2 / Fig. 7). Pure functions over RunResult records.
  */
 import type { RunResult } from "./experiments";
-import { hashedGrpoConfig } from "./grpo";
+import { hashedGrpoConfig } from "../rl/grpo";
 
 export function mean(xs: readonly number[]): number {
   if (xs.length === 0) return NaN;

@@ -3,7 +3,7 @@
  * Problems come only from the train hash buckets, so no evaluation problem is ever pretrained on.
  */
 import { CORPUS_KS, CORPUS_K_WEIGHTS, randomProblemIn, type Problem } from "./problems";
-import type { Rng } from "./rng";
+import type { Rng } from "../util/rng";
 import { behaviourOf, type Behaviour, type CorpusSpec } from "./families";
 import { ANSWER_FORMATS, renderTrace, type TraceChoice } from "./traces";
 

@@ -23,11 +23,11 @@
  *                                temporary store SPURIOUS_RUNS: seconds per run, numbers meaningless,
  *                                every code path exercised.
  */
-import type { Condition } from "./analysis";
+import type { Condition } from "../lab/analysis";
 import { showFigure, saveFigure, type Figure } from "./display";
-import { codeVersion, MissingRunError, runOrLoad, resolveSpec, runName, storedRun, type ResolvedSpec, type RunResult, type Scale } from "./experiments";
-import { plannedRuns, type PlanKnobs, type PlanName } from "./plans";
-import { findFigure } from "./registry";
+import { codeVersion, MissingRunError, runOrLoad, resolveSpec, runName, storedRun, type ResolvedSpec, type RunResult, type Scale } from "../lab/experiments";
+import { plannedRuns, type PlanKnobs, type PlanName } from "../lab/plans";
+import { findFigure } from "../lab/registry";
 
 export interface NotebookMode {
   kind: "stored" | "recompute" | "smoke";

@@ -16,8 +16,8 @@
  * answers; ours have at most 62 characters, so a unit of 3 to 20 characters written 3 times in a
  * row counts (no correct trace of our world repeats itself; tested).
  */
-import { hasBoxed, isCodeResponse, isCorrect } from "./grader";
-import { makeRng } from "./rng";
+import { hasBoxed, isCodeResponse, isCorrect } from "../world/grader";
+import { makeRng } from "../util/rng";
 
 export interface RewardInput {
   response: string;

@@ -10,17 +10,17 @@
 import * as tf from "@tensorflow/tfjs";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadCheckpoint, saveCheckpoint, type Checkpoint } from "./checkpoint";
-import { removeDebris } from "./store";
-import { CONTEXT_LENGTH, corpusBatch, type CorpusExample } from "./corpus";
-import type { CorpusSpec, ModelSize } from "./families";
-import { disposeParams, initParams, paramGrads, tokenLogProbs, type ModelConfig, type Params } from "./model";
-import { adamStep, disposeAdam, initAdam, type AdamConfig, type AdamState } from "./optim";
-import { makeProgress } from "./progress";
-import { makeRng } from "./rng";
-import { EOS, VOCAB_SIZE, encode } from "./tokens";
-import { packSequences } from "./batch";
-import { promptIds } from "./sampling";
+import { loadCheckpoint, saveCheckpoint, type Checkpoint } from "../model/checkpoint";
+import { removeDebris } from "../util/store";
+import { CONTEXT_LENGTH, corpusBatch, type CorpusExample } from "../world/corpus";
+import type { CorpusSpec, ModelSize } from "../world/families";
+import { disposeParams, initParams, paramGrads, tokenLogProbs, type ModelConfig, type Params } from "../model/model";
+import { adamStep, disposeAdam, initAdam, type AdamConfig, type AdamState } from "../model/optim";
+import { makeProgress } from "../util/progress";
+import { makeRng } from "../util/rng";
+import { EOS, VOCAB_SIZE, encode } from "../world/tokens";
+import { packSequences } from "../model/batch";
+import { promptIds } from "../model/sampling";
 
 export interface PretrainConfig {
   /** Sequences per optimizer step. */

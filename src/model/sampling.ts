@@ -12,8 +12,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { impl } from "./impl";
 import { decodeStep, disposeCache, forward, prefill, tidyKeep, type KVCache, type LayerCache, type ModelConfig, type Params } from "./model";
-import type { Rng } from "./rng";
-import { BOS, EOS, PAD, decode, encode } from "./tokens";
+import type { Rng } from "../util/rng";
+import { BOS, EOS, PAD, decode, encode } from "../world/tokens";
 
 export interface SampleOptions {
   /** 0 = greedy; otherwise softmax(logits / temperature). */

@@ -2,11 +2,11 @@
  * The paper's RL figures on the toy families: pure builders from stored runs to plotly figures
  * and table rows. Every label says the models are synthetic analogs.
  */
-import { conditions, evalCurve, stepCurve, transitions, TRANSITIONS, type Condition } from "./analysis";
+import { conditions, evalCurve, stepCurve, transitions, TRANSITIONS, type Condition } from "../lab/analysis";
 import type { Figure } from "./display";
-import type { RunResult } from "./experiments";
-import { getFamily } from "./families";
-import { FIG1_REWARDS } from "./plans";
+import type { RunResult } from "../lab/experiments";
+import { getFamily } from "../world/families";
+import { FIG1_REWARDS } from "../lab/plans";
 import { round, type Row } from "./tables";
 
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];

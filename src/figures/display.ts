@@ -27,8 +27,8 @@ export interface Figure {
   config?: Record<string, unknown>;
 }
 
-/** The project root: src/.. (same under tsx, node and the tslab kernel). */
-export const projectRoot = path.resolve(__dirname, "..");
+/** The project root: src/figures/../.. (same under tsx, node and the tslab kernel). */
+export const projectRoot = path.resolve(__dirname, "..", "..");
 
 /** Where generated files go (gitignored); `npm start` writes its reports here too. SPURIOUS_OUT moves it (the tests use a temporary folder). */
 export const outDir = process.env.SPURIOUS_OUT ? path.resolve(process.env.SPURIOUS_OUT) : path.join(projectRoot, "out");

@@ -9,9 +9,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { impl } from "./impl";
-import { batchMatMul } from "./kernels/batch-matmul";
-import { fusedGelu, fusedGeluFits, GELU_K1, GELU_K2 } from "./kernels/gelu";
-import type { Rng } from "./rng";
+import { batchMatMul } from "../kernels/batch-matmul";
+import { fusedGelu, fusedGeluFits, GELU_K1, GELU_K2 } from "../kernels/gelu";
+import type { Rng } from "../util/rng";
 
 export interface ModelConfig {
   /** Number of token ids (from tokens.ts). */

@@ -2,9 +2,9 @@
  * Table 1, Fig. 5 and Table 3 of the paper, on the toy families: pure builders from stored
  * base-model reports to rows and plotly figures.
  */
-import type { BaseModelReport } from "./basemodels";
+import type { BaseModelReport } from "../lab/basemodels";
 import type { Figure } from "./display";
-import { getFamily } from "./families";
+import { getFamily } from "../world/families";
 import { round, type Row } from "./tables";
 
 /** Our measured Table 1 beside the paper's, one row per family. */

@@ -15,10 +15,10 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs";
-import { writeFileAtomic } from "./store";
+import { writeFileAtomic } from "../util/store";
 import { paramShapes, validateModelConfig, type ModelConfig, type Params } from "./model";
 import type { AdamState } from "./optim";
-import { VOCAB, VOCAB_VERSION } from "./tokens";
+import { VOCAB, VOCAB_VERSION } from "../world/tokens";
 
 export const CHECKPOINT_FORMAT = 1;
 const MAGIC = "SPRCKPT1";

@@ -5,16 +5,16 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { writeFileAtomic } from "./store";
-import { backendInfo, initBackend } from "./backend";
-import { checkpointSha, loadCheckpoint } from "./checkpoint";
+import { writeFileAtomic } from "../util/store";
+import { backendInfo, initBackend } from "../model/backend";
+import { checkpointSha, loadCheckpoint } from "../model/checkpoint";
 import { evaluateAvgAtK, evaluateGreedy, type EvalSummary } from "./evaluate";
-import { getFamily, type FamilyId } from "./families";
-import { disposeParams } from "./model";
-import { checkpointPath, dataDir } from "./paths";
-import { getSplit } from "./problems";
-import { makeRng } from "./rng";
-import { CODE_OPENING } from "./traces";
+import { getFamily, type FamilyId } from "../world/families";
+import { disposeParams } from "../model/model";
+import { checkpointPath, dataDir } from "../util/paths";
+import { getSplit } from "../world/problems";
+import { makeRng } from "../util/rng";
+import { CODE_OPENING } from "../world/traces";
 
 /** The forced prefix of the "use python" intervention (Table 3's "Let's solve this using Python."): code mode's opening. */
 export const PYTHON_PREFIX = CODE_OPENING;

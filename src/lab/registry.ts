@@ -2,9 +2,9 @@
  * The one registry of notebooks -> plans -> figures. Read by the notebooks (a figure is saved only
  * under a registered id), `npm run sweep -- <notebook>` (the union of its plans), `npm start` (the
  * notebooks it runs and the figures it must find in out/ afterwards) and README's tables (tested
- * against `readmeTables()`). A new notebook is one entry here; its plans live in src/plans.ts.
+ * against `readmeTables()`). A new notebook is one entry here; its plans live in src/lab/plans.ts.
  */
-import { FAMILY_IDS } from "./families";
+import { FAMILY_IDS } from "../world/families";
 import { PLANS, type PlanName } from "./plans";
 
 export interface FigureEntry {
@@ -79,7 +79,7 @@ export const NOTEBOOKS: NotebookEntry[] = [
 
 export function findNotebook(id: string): NotebookEntry {
   const nb = NOTEBOOKS.find((n) => n.id === id);
-  if (!nb) throw new Error(`unknown notebook "${id}"; registered in src/registry.ts: ${NOTEBOOKS.map((n) => n.id).join(", ")}`);
+  if (!nb) throw new Error(`unknown notebook "${id}"; registered in src/lab/registry.ts: ${NOTEBOOKS.map((n) => n.id).join(", ")}`);
   return nb;
 }
 
@@ -89,7 +89,7 @@ export function allFigures(): (FigureEntry & { notebook: string })[] {
 
 export function findFigure(id: string): FigureEntry & { notebook: string } {
   const f = allFigures().find((x) => x.id === id);
-  if (!f) throw new Error(`figure "${id}" is not registered: add it to its notebook's figures in src/registry.ts (README's table and npm start read that list)`);
+  if (!f) throw new Error(`figure "${id}" is not registered: add it to its notebook's figures in src/lab/registry.ts (README's table and npm start read that list)`);
   return f;
 }
 

@@ -8,8 +8,8 @@
  * recorded with every stored result, because numbers differ (slightly) between backends.
  */
 import * as tf from "@tensorflow/tfjs";
-import { installAliases } from "./kernels/aliases";
-import { installColumnSum } from "./kernels/column-sum";
+import { installAliases } from "../kernels/aliases";
+import { installColumnSum } from "../kernels/column-sum";
 
 export const BACKENDS = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKENDS)[number];

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-export const ROOT = path.resolve(__dirname, "..");
+export const ROOT = path.resolve(__dirname, "..", "..");
 /** The run store shipped with the repository (smoke-scale runs never go here). */
 export const SHIPPED_RUNS = path.join(ROOT, "data", "runs");
 
