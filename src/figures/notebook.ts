@@ -1,9 +1,10 @@
 /**
- * The notebook as a lab bench. The first code cell holds the notebook's two settings:
+ * The notebook as a lab bench. The first code cell holds the notebook's settings:
  *
+ *   const WORLD = 1;           // which world's checkpoints and runs (src/world/worlds.ts)
  *   const RECOMPUTE = false;   // may a cell compute the runs it is missing?
  *   const MAX_MINUTES = 15;    // ... only when they take at most this long (else: the sweep command)
- *   const mode = notebookMode(RECOMPUTE, { maxMinutes: MAX_MINUTES });
+ *   const mode = notebookMode(RECOMPUTE, { maxMinutes: MAX_MINUTES, world: WORLD });
  *
  * and every figure cell is self-contained: it names its runs (a plan and the knobs written in the
  * cell), loads or computes them, and draws one figure:
@@ -28,6 +29,7 @@ import { showFigure, saveFigure, type Figure } from "./display";
 import { codeVersion, MissingRunError, runOrLoad, resolveSpec, runName, storedRun, type ResolvedSpec, type RunResult, type Scale } from "../lab/experiments";
 import { plannedRuns, type PlanKnobs, type PlanName } from "../lab/plans";
 import { findFigure } from "../lab/registry";
+import { DEFAULT_WORLD, parseWorld, type World } from "../world/worlds";
 
 export interface NotebookMode {
   kind: "stored" | "recompute" | "smoke";
@@ -39,15 +41,24 @@ export interface NotebookMode {
   maxMinutes: number;
   /** One line for the notebook to print. */
   note: string;
+  /** The world whose checkpoints, evaluations and runs the notebook reads. */
+  world: World;
 }
 
-export function notebookMode(recompute: boolean, opts: { maxMinutes?: number } = {}): NotebookMode {
+export function notebookMode(recompute: boolean, opts: { maxMinutes?: number; world?: number } = {}): NotebookMode {
   const maxMinutes = opts.maxMinutes ?? 15;
   if (typeof maxMinutes !== "number" || !(maxMinutes >= 0)) throw new Error(`MAX_MINUTES must be a number >= 0, got ${JSON.stringify(maxMinutes)}`);
-  return { ...baseMode(recompute), maxMinutes };
+  const world = parseWorld(opts.world ?? DEFAULT_WORLD, "the notebook's WORLD setting");
+  const base = baseMode(recompute);
+  return { ...base, maxMinutes, world, note: world === DEFAULT_WORLD ? base.note : `world ${world}; ${base.note}` };
 }
 
-function baseMode(recompute: boolean): Omit<NotebookMode, "maxMinutes"> {
+/** A plan's runs in the mode's world. */
+function inWorld(name: string, mode: Pick<NotebookMode, "scale" | "world">, knobs: object = {}) {
+  return plannedRuns(name, mode.scale, knobs).map((p) => ({ ...p, spec: { ...p.spec, world: mode.world ?? DEFAULT_WORLD } }));
+}
+
+function baseMode(recompute: boolean): Omit<NotebookMode, "maxMinutes" | "world"> {
   if (typeof recompute !== "boolean") throw new Error(`RECOMPUTE must be true or false, got ${JSON.stringify(recompute)}`);
   const env = process.env.SPURIOUS_NOTEBOOK_SCALE;
   if (env !== undefined && env !== "smoke") throw new Error(`SPURIOUS_NOTEBOOK_SCALE must be "smoke" or unset, got "${env}"`);
@@ -77,11 +88,11 @@ function labeller(plan: string, labels: Map<string, string>): (c: Pick<Condition
  * The runs of a plan: loaded from the store, or computed when the mode allows. In stored mode a
  * missing run is listed (and the figures say so) rather than computed behind the user's back.
  */
-export async function loadPlan(name: string, mode: Pick<NotebookMode, "scale" | "compute">, opts: { quiet?: boolean } = {}): Promise<LoadedPlan> {
+export async function loadPlan(name: string, mode: Pick<NotebookMode, "scale" | "compute"> & { world?: World }, opts: { quiet?: boolean } = {}): Promise<LoadedPlan> {
   const runs: RunResult[] = [];
   const missing: string[] = [];
   const labels = new Map<string, string>();
-  for (const { spec, label } of plannedRuns(name, mode.scale)) {
+  for (const { spec, label } of inWorld(name, { scale: mode.scale, world: mode.world ?? DEFAULT_WORLD })) {
     labels.set(runName(resolveSpec(spec)), label);
     try {
       runs.push(await runOrLoad(spec, { loadOnly: !mode.compute, quiet: opts.quiet ?? true }));
@@ -115,9 +126,9 @@ export function estimateMinutes(r: ResolvedSpec): number {
 }
 
 /** The sweep command that computes a plan with these knobs (the shell-quoted JSON is exact). */
-export function sweepCommand(plan: string, knobs: object, scale: Scale): string {
+export function sweepCommand(plan: string, knobs: object, scale: Scale, world: World = DEFAULT_WORLD): string {
   const arg = Object.keys(knobs).length ? `'${plan}=${JSON.stringify(knobs)}'` : plan;
-  return `npm run sweep -- ${arg}${scale === "default" ? "" : ` --scale ${scale}`}`;
+  return `npm run sweep -- ${arg}${scale === "default" ? "" : ` --scale ${scale}`}${world === DEFAULT_WORLD ? "" : ` --world ${world}`}`;
 }
 
 export interface BenchRuns extends LoadedPlan {
@@ -133,7 +144,7 @@ export interface BenchRuns extends LoadedPlan {
  */
 export async function runs<P extends PlanName>(plan: P, knobs: PlanKnobs<P> = {} as PlanKnobs<P>, mode: NotebookMode, opts: { log?: (line: string) => void } = {}): Promise<BenchRuns> {
   const log = opts.log ?? ((line: string) => console.log(line));
-  const planned = plannedRuns(plan, mode.scale, knobs).map((p) => {
+  const planned = inWorld(plan, mode, knobs).map((p) => {
     const spec = resolveSpec(p.spec);
     return { ...p, resolved: spec, name: runName(spec) };
   });
@@ -144,7 +155,7 @@ export async function runs<P extends PlanName>(plan: P, knobs: PlanKnobs<P> = {}
   const stored = new Map(unique.map((p) => [p.name, storedRun(p.name)]));
   const todo = unique.filter((p) => !stored.get(p.name));
   const minutes = todo.reduce((a, p) => a + estimateMinutes(p.resolved), 0);
-  const command = sweepCommand(plan, knobs, mode.scale);
+  const command = sweepCommand(plan, knobs, mode.scale, mode.world);
   const head = `${plan}${Object.keys(knobs).length ? ` ${JSON.stringify(knobs)}` : ""}: ${unique.length} runs, ${unique.length - todo.length} stored`;
   const compute = todo.length > 0 && mode.compute && (mode.kind === "smoke" || minutes <= mode.maxMinutes);
   if (todo.length === 0) log(head);

@@ -26,9 +26,9 @@ export const initialAccuracy = (r: RunResult) => r.evals[0].test.accuracy;
 export const finalAccuracy = (r: RunResult) => r.evals[r.evals.length - 1].test.accuracy;
 export const gain = (r: RunResult) => finalAccuracy(r) - initialAccuracy(r);
 
-/** Runs of one condition (same family, reward, variant, overrides), seeds pooled. */
+/** Runs of one condition (same world, family, reward, variant, overrides), seeds pooled. */
 export function conditionKey(r: RunResult, extra = ""): string {
-  return `${r.spec.family}|${r.spec.reward}|${r.spec.variant}|${JSON.stringify(hashedGrpoConfig(r.spec.grpo))}${extra}`;
+  return `${(r.spec.world ?? 1) === 1 ? "" : `w${r.spec.world}|`}${r.spec.family}|${r.spec.reward}|${r.spec.variant}|${JSON.stringify(hashedGrpoConfig(r.spec.grpo))}${extra}`;
 }
 
 export interface Condition {

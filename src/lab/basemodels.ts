@@ -1,7 +1,8 @@
 /**
  * The pre-RL evaluation of a family checkpoint: everything Table 1, Fig. 5 and Table 3 need.
  * Stored once per checkpoint in data/evals/<family>-<checkpoint hash>.json and reused, so the
- * notebooks and `npm start` read it instead of recomputing.
+ * notebooks and `npm start` read it instead of recomputing. A world N > 1's reports live in
+ * data/evals/world<N>/ and say their world; reading one as another world is an error naming both.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -11,10 +12,11 @@ import { checkpointSha, loadCheckpoint } from "../model/checkpoint";
 import { evaluateAvgAtK, evaluateGreedy, type EvalSummary } from "./evaluate";
 import { getFamily, type FamilyId } from "../world/families";
 import { disposeParams } from "../model/model";
-import { checkpointPath, dataDir } from "../util/paths";
+import { checkpointPath, dataDir, worldDir } from "../util/paths";
 import { getSplit } from "../world/problems";
 import { makeRng } from "../util/rng";
 import { CODE_OPENING } from "../world/traces";
+import { checkWorld, DEFAULT_WORLD, storedWorld, worldField, type World } from "../world/worlds";
 
 /** The forced prefix of the "use python" intervention (Table 3's "Let's solve this using Python."): code mode's opening. */
 export const PYTHON_PREFIX = CODE_OPENING;
@@ -31,32 +33,38 @@ export interface BaseModelReport {
   /** One greedy test response per mode (first found), for Fig. 5. */
   examples: { mode: "code" | "language"; problem: string; label: number; response: string; correct: boolean }[];
   seconds: number;
+  /** The checkpoint's world; absent = world 1. */
+  world?: World;
 }
 
-export function reportPath(family: string, sha: string): string {
-  return path.join(dataDir(), "evals", `${family}-${sha}.json`);
+export function reportPath(family: string, sha: string, world: World = DEFAULT_WORLD): string {
+  return path.join(worldDir(path.join(dataDir(), "evals"), world), `${family}-${sha}.json`);
 }
 
 /**
  * The stored report for a family's current checkpoint, computing it when missing (unless loadOnly).
  * `smoke` evaluates only a few problems and stores nothing (tests).
  */
-export async function baseModelReport(familyId: string, opts: { loadOnly?: boolean; quiet?: boolean; smoke?: boolean } = {}): Promise<BaseModelReport> {
+export async function baseModelReport(familyId: string, opts: { loadOnly?: boolean; quiet?: boolean; smoke?: boolean; world?: World } = {}): Promise<BaseModelReport> {
   const fam = getFamily(familyId);
-  const ck = checkpointPath(fam.id);
-  const sha = checkpointSha(ck);
-  const file = reportPath(fam.id, sha);
+  const world = opts.world ?? DEFAULT_WORLD;
+  const ck = checkpointPath(fam.id, world);
+  const sha = checkpointSha(ck, world);
+  const file = reportPath(fam.id, sha, world);
   if (!opts.smoke && fs.existsSync(file)) {
+    let stored: BaseModelReport;
     try {
-      return JSON.parse(fs.readFileSync(file, "utf8"));
+      stored = JSON.parse(fs.readFileSync(file, "utf8"));
     } catch (e) {
       throw new Error(`report ${file} is corrupt (${(e as Error).message}); move it away to recompute`);
     }
+    checkWorld(`report ${file}`, storedWorld(stored, `report ${file}`), world, "evaluations are stored per world (data/evals/, data/evals/world<N>/); move it away to recompute");
+    return stored;
   }
-  if (opts.loadOnly) throw new Error(`no stored evaluation of ${fam.id} (${file}); run npm run eval -- --family ${fam.id}, or the notebook with RECOMPUTE`);
+  if (opts.loadOnly) throw new Error(`no stored evaluation of ${fam.id} (${file}); run npm run eval -- --family ${fam.id}${world === DEFAULT_WORLD ? "" : ` --world ${world}`}, or the notebook with RECOMPUTE`);
   await initBackend({ quiet: opts.quiet });
   const t0 = Date.now();
-  const { params, header } = loadCheckpoint(ck);
+  const { params, header } = loadCheckpoint(ck, { world });
   const test = getSplit("test").slice(0, opts.smoke ? 40 : undefined);
   const greedy = evaluateGreedy(params, header.config, test);
   const forced = evaluateGreedy(params, header.config, test, { prefix: PYTHON_PREFIX });
@@ -69,7 +77,7 @@ export async function baseModelReport(familyId: string, opts: { loadOnly?: boole
   }
   const report: BaseModelReport = {
     family: fam.id, label: fam.label, checkpointSha: sha, backend: backendInfo().name,
-    test: greedy.summary, hard, forcedPython: forced.summary, examples, seconds: (Date.now() - t0) / 1000,
+    test: greedy.summary, hard, forcedPython: forced.summary, examples, seconds: (Date.now() - t0) / 1000, ...worldField(world),
   };
   if (!opts.smoke) writeFileAtomic(file, JSON.stringify(report, null, 1));
   return report;

@@ -8,6 +8,10 @@
  * numbers (all randomness is keyed by step). The store (src/util/store.ts) makes writes atomic, keeps two
  * processes from computing the same run at once and clears what a killed run left; a corrupt run
  * file is reported by name and left alone. Smoke-scale runs never go into the shipped data/runs/.
+ *
+ * A spec names its world (src/world/worlds.ts; default 1). World 1 is left out of the hash and the
+ * name, so every run stored before world versions existed keeps its name; a run of world N > 1 is
+ * named w<N>-<family>-..., its hash covers the world, and it starts from world N's checkpoint.
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
@@ -27,6 +31,7 @@ import { makeProgress } from "../util/progress";
 import { canonicalReward, parseReward } from "../rl/rewards";
 import { makeRng } from "../util/rng";
 import { acquireLock, readJson, removeDebris, writeFileAtomic } from "../util/store";
+import { checkWorld, DEFAULT_WORLD, parseWorld, storedWorld, type World } from "../world/worlds";
 
 export const SCALES = ["smoke", "default", "full"] as const;
 export type Scale = (typeof SCALES)[number];
@@ -64,6 +69,8 @@ export interface ExperimentSpec {
   scale: Scale;
   /** GRPO settings that differ from the scale's preset (validated by name and type). */
   overrides: Partial<Record<keyof GrpoConfig, unknown>>;
+  /** The world whose checkpoint the run starts from (default 1). */
+  world: World;
 }
 
 export interface ResolvedSpec {
@@ -74,6 +81,8 @@ export interface ResolvedSpec {
   scale: Scale;
   grpo: GrpoConfig;
   eval: EvalSchedule;
+  /** Absent in runs stored before world versions existed (world 1); readRun fills it in. */
+  world: World;
 }
 
 export interface EvalPoint {
@@ -110,7 +119,7 @@ export interface RunResult {
 }
 
 export function resolveSpec(spec: Partial<ExperimentSpec> & { family: string; reward: string }): ResolvedSpec {
-  const known = ["family", "reward", "variant", "seed", "scale", "overrides"];
+  const known = ["family", "reward", "variant", "seed", "scale", "overrides", "world"];
   for (const k of Object.keys(spec)) if (!known.includes(k)) throw new Error(`unknown experiment field "${k}"; valid: ${known.join(", ")}`);
   const fam = getFamily(spec.family);
   // One run name per reward: "random0.50" and "random00.5" are stored as "random0.5".
@@ -124,7 +133,8 @@ export function resolveSpec(spec: Partial<ExperimentSpec> & { family: string; re
   if (!(SCALES as readonly string[]).includes(scale)) throw new Error(`unknown scale "${scale}"; valid: ${SCALES.join(", ")}`);
   const preset = SCALE_PRESETS[scale];
   const grpo = resolveGrpoConfig({ ...preset.grpo, ...(spec.overrides ?? {}) });
-  return { family: fam.id, reward, variant, seed, scale, grpo, eval: preset.eval };
+  const world = parseWorld(spec.world ?? DEFAULT_WORLD, "experiment field world");
+  return { family: fam.id, reward, variant, seed, scale, grpo, eval: preset.eval, world };
 }
 
 function sha(data: string | Buffer): string {
@@ -145,9 +155,15 @@ export function codeVersion(): string {
   return sha(files.map((f) => path.relative(dir, f) + "\n" + fs.readFileSync(f, "utf8")).join("\n")).slice(0, 12);
 }
 
+/** The resolved spec as run names hash it: knobs at their later-added defaults and world 1 left out (so v1's names stay). */
+function hashedSpec(r: ResolvedSpec): object {
+  const { world, ...rest } = r;
+  return { ...rest, grpo: hashedGrpoConfig(r.grpo), ...(world === DEFAULT_WORLD ? {} : { world }) };
+}
+
 export function runName(r: ResolvedSpec): string {
-  const hash = sha(JSON.stringify({ ...r, grpo: hashedGrpoConfig(r.grpo) }) + checkpointSha(checkpointPath(r.family))).slice(0, 10);
-  return `${r.family}-${r.reward}-${r.variant}-s${r.seed}-${r.scale}-${hash}`;
+  const hash = sha(JSON.stringify(hashedSpec(r)) + checkpointSha(checkpointPath(r.family, r.world), r.world)).slice(0, 10);
+  return `${r.world === DEFAULT_WORLD ? "" : `w${r.world}-`}${r.family}-${r.reward}-${r.variant}-s${r.seed}-${r.scale}-${hash}`;
 }
 
 export function runPath(name: string): string {
@@ -177,6 +193,7 @@ export function readRun(file: string): RunResult {
   if (r === null || typeof r !== "object" || r.format !== RUN_FORMAT || !r.spec || !Array.isArray(r.metrics)) {
     throw new Error(`run file ${file} is not a run of format ${RUN_FORMAT} (it holds ${r === null ? "null" : typeof r !== "object" ? `a ${typeof r}` : Array.isArray(r) ? "an array" : `format ${r.format}`}); ${remedy}`);
   }
+  r.spec.world = storedWorld(r.spec, `run file ${file}`);
   return r;
 }
 
@@ -213,7 +230,7 @@ export async function runOrLoad(spec: Partial<ExperimentSpec> & { family: string
   const r = resolveSpec(spec);
   const name = runName(r);
   const file = runPath(name);
-  const stored = loadComplete(file);
+  const stored = loadComplete(file, r.world);
   if (stored) return stored;
   if (opts.loadOnly) throw new MissingRunError(`no stored result for ${name} (${file}); run it with npm run experiment or set the notebook's RECOMPUTE`);
   if (r.scale === "smoke" && path.resolve(runsDir()) === SHIPPED_RUNS) {
@@ -222,7 +239,7 @@ export async function runOrLoad(spec: Partial<ExperimentSpec> & { family: string
   await initBackend({ quiet: opts.quiet });
   const release = await acquireLock(`${file}.lock`, { quiet: opts.quiet });
   try {
-    const done = loadComplete(file);
+    const done = loadComplete(file, r.world);
     if (done) return done;
     // This run starts again: what an earlier, killed attempt left half-written goes first.
     removeDebris(path.dirname(file), name);
@@ -248,9 +265,10 @@ function completeIn(file: string): RunResult | null {
   return stored.status === "complete" ? stored : null;
 }
 
-function loadComplete(file: string): RunResult | null {
+function loadComplete(file: string, world: World): RunResult | null {
   const stored = completeIn(file);
   if (!stored) return null;
+  checkWorld(`run file ${file}`, stored.spec.world, world, "its name says another world than its spec; move it away to recompute");
   if (fs.existsSync(statePathOf(file)) || fs.existsSync(`${file}.lock`)) {
     fs.rmSync(statePathOf(file), { force: true });
     removeDebris(path.dirname(file), stored.name);
@@ -277,11 +295,11 @@ function execute(r: ResolvedSpec, name: string, file: string, opts: RunOptions):
 }
 
 function train(r: ResolvedSpec, name: string, file: string, opts: RunOptions, held: Held): RunResult {
-  const ckFile = checkpointPath(r.family);
+  const ckFile = checkpointPath(r.family, r.world);
   const statePath = statePathOf(file);
   const t0 = Date.now();
   let result: RunResult;
-  const base = loadCheckpoint(ckFile);
+  const base = loadCheckpoint(ckFile, { world: r.world });
   held.base = base.params;
   const model = base.header.config;
   if (fs.existsSync(statePath)) {
@@ -299,7 +317,7 @@ function train(r: ResolvedSpec, name: string, file: string, opts: RunOptions, he
     held.params = cloneParams(base.params, true);
     held.opt = initAdam(held.params);
     result = {
-      format: RUN_FORMAT, name, spec: r, checkpointSha: checkpointSha(ckFile), codeVersion: codeVersion(), backend: backendInfo().name,
+      format: RUN_FORMAT, name, spec: r, checkpointSha: checkpointSha(ckFile, r.world), codeVersion: codeVersion(), backend: backendInfo().name,
       status: "partial", metrics: [], evals: [], records: { initial: null, final: null }, host: os.hostname(), wallSeconds: 0,
     };
   }
@@ -309,7 +327,7 @@ function train(r: ResolvedSpec, name: string, file: string, opts: RunOptions, he
   const ref = (held.ref = cloneParams(base.params, false));
   disposeParams(base.params);
   held.base = undefined;
-  const dataset = buildDataset(r.variant, r.family, { smoke: r.scale === "smoke" });
+  const dataset = buildDataset(r.variant, r.family, { smoke: r.scale === "smoke", world: r.world });
   if (dataset.length === 0) throw new Error(`dataset variant ${r.variant} of ${r.family} is empty`);
   const ctx = { config: r.grpo, model, dataset, reward: parseReward(r.reward), seed: r.seed, rng: makeRng(r.seed, "grpo"), ref };
   const wall0 = result.wallSeconds;

@@ -21,6 +21,7 @@ import { makeRng } from "../util/rng";
 import { EOS, VOCAB_SIZE, encode } from "../world/tokens";
 import { packSequences } from "../model/batch";
 import { promptIds } from "../model/sampling";
+import { DEFAULT_WORLD, type World } from "../world/worlds";
 
 export interface PretrainConfig {
   /** Sequences per optimizer step. */
@@ -84,6 +85,8 @@ export interface StageSpec {
   parent: string | null;
   train: PretrainConfig;
   meta?: Record<string, unknown>;
+  /** The world the corpus belongs to (default 1); stored in the header, and the parent must share it. */
+  world?: World;
 }
 
 /**
@@ -97,12 +100,13 @@ export function runStage(spec: StageSpec): void {
   const config = modelConfigFor(spec.size);
   const partial = `${spec.out}.partial`;
   const cfg = spec.train;
+  const world = spec.world ?? DEFAULT_WORLD;
   const adam: AdamConfig = { lr: cfg.lr, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: cfg.weightDecay, gradClip: 1.0 };
   let params: Params;
   let opt: AdamState;
   let step = 0;
   if (fs.existsSync(partial)) {
-    const ck: Checkpoint = loadCheckpoint(partial, { withOptimizer: true, expectConfig: config });
+    const ck: Checkpoint = loadCheckpoint(partial, { withOptimizer: true, expectConfig: config, world });
     if (ck.header.name !== spec.name || !ck.optimizer) throw new Error(`${partial} belongs to "${ck.header.name}", not "${spec.name}" (or has no optimizer state); delete it`);
     if (JSON.stringify(ck.header.meta.corpus) !== JSON.stringify(spec.corpus)) throw new Error(`${partial} was trained on another corpus spec than ${spec.name}'s current one; delete it to start again`);
     params = ck.params;
@@ -110,14 +114,14 @@ export function runStage(spec: StageSpec): void {
     step = ck.header.step;
     console.error(`[pretrain] resuming ${spec.name} at step ${step}`);
   } else if (spec.parent) {
-    params = loadCheckpoint(spec.parent, { expectConfig: config }).params;
+    params = loadCheckpoint(spec.parent, { expectConfig: config, world }).params;
     opt = initAdam(params);
   } else {
     params = initParams(config, makeRng(cfg.seed, spec.name, "init"));
     opt = initAdam(params);
   }
   const rng = makeRng(cfg.seed, spec.name);
-  const header = (s: number) => ({ name: spec.name, config, step: s, metrics: {}, meta: { corpus: spec.corpus, parent: spec.parent, train: cfg, ...spec.meta } });
+  const header = (s: number) => ({ name: spec.name, config, step: s, metrics: {}, meta: { corpus: spec.corpus, parent: spec.parent, train: cfg, ...spec.meta }, world });
   const progress = makeProgress(`[pretrain ${spec.name}]`, cfg.steps, { start: step });
   let ema = NaN;
   while (step < cfg.steps) {

@@ -8,6 +8,10 @@
  * checks all of it: a checksum mismatch (an edited header, a flipped bit in the weights), a
  * truncated file, wrong shapes or another vocabulary is an error naming the file and the mismatch.
  *
+ * A checkpoint of world N > 1 says so in its header (`world`); a header without it is world 1 (the
+ * shipped checkpoints predate world versions, and world 1's headers leave the field out so their
+ * bytes, and so every name hashed from them, stay the same). Loading with `world` set checks it.
+ *
  * The checksum is a trailer over everything before it, so a checkpoint's identity (checkpointSha,
  * which run names, evaluations and labels hash) stays the sha of the same bytes it was before
  * checksums existed: adding the trailer to the shipped checkpoints renamed nothing.
@@ -19,6 +23,7 @@ import { writeFileAtomic } from "../util/store";
 import { paramShapes, validateModelConfig, type ModelConfig, type Params } from "./model";
 import type { AdamState } from "./optim";
 import { VOCAB, VOCAB_VERSION } from "../world/tokens";
+import { checkWorld, storedWorld, worldField, type World } from "../world/worlds";
 
 export const CHECKPOINT_FORMAT = 1;
 const MAGIC = "SPRCKPT1";
@@ -46,6 +51,8 @@ export interface CheckpointHeader {
   tensors: { name: string; shape: number[] }[];
   /** Set when Adam moments follow the weights. */
   optimizerStep: number | null;
+  /** The world it was pretrained in; absent = world 1 (see src/world/worlds.ts). */
+  world?: World;
 }
 
 export interface Checkpoint {
@@ -55,7 +62,8 @@ export interface Checkpoint {
 }
 
 export function saveCheckpoint(file: string, params: Params, header: Omit<CheckpointHeader, "format" | "tensors" | "vocab" | "optimizerStep">, optimizer: AdamState | null = null): void {
-  const names = paramShapes(header.config).map(([n]) => n);
+  const { world, ...rest } = header;
+  const names = paramShapes(rest.config).map(([n]) => n);
   const tensors: { name: string; shape: number[] }[] = [];
   const blobs: Float32Array[] = [];
   const add = (name: string, t: tf.Tensor) => {
@@ -68,11 +76,12 @@ export function saveCheckpoint(file: string, params: Params, header: Omit<Checkp
     add(`adam.v.${n}`, optimizer.v[n]);
   }
   const full: CheckpointHeader = {
-    ...header,
+    ...rest,
     format: CHECKPOINT_FORMAT,
     vocab: { version: VOCAB_VERSION, tokens: [...VOCAB] },
     tensors,
     optimizerStep: optimizer ? optimizer.step : null,
+    ...worldField(world ?? 1),
   };
   const head = Buffer.from(JSON.stringify(full), "utf8");
   const total = blobs.reduce((n, b) => n + b.length, 0);
@@ -132,6 +141,7 @@ function parseContent(file: string, data: Buffer, withData: boolean, remedy = RE
   if (header.vocab?.version !== VOCAB_VERSION || JSON.stringify(header.vocab.tokens) !== JSON.stringify(VOCAB)) {
     throw new Error(`checkpoint ${file} was trained with another vocabulary (v${header.vocab?.version}, ${header.vocab?.tokens?.length} tokens; this code has v${VOCAB_VERSION}, ${VOCAB.length} tokens)`);
   }
+  storedWorld(header, `checkpoint ${file}`);
   try {
     validateModelConfig(header.config);
   } catch (e) {
@@ -157,11 +167,22 @@ export interface LoadOptions {
   expectConfig?: ModelConfig;
   /** What the user should do when the file is missing or damaged (default: restore or retrain a shipped checkpoint). */
   remedy?: string;
+  /** The world the file must belong to. */
+  world?: World;
+}
+
+/** What to do about a checkpoint of the wrong world. */
+const WORLD_REMEDY = "each world keeps its checkpoints apart (world N > 1 in data/checkpoints/world<N>/); pretrain this one in its world with npm run pretrain";
+
+/** Check a header's world against the one asked for (nothing to check when none is asked for). */
+function expectWorld(file: string, header: CheckpointHeader, world: World | undefined): void {
+  if (world !== undefined) checkWorld(`checkpoint ${file}`, storedWorld(header, `checkpoint ${file}`), world, WORLD_REMEDY);
 }
 
 /** Load weights (trainable variables) and, when stored and asked for, the Adam state. */
 export function loadCheckpoint(file: string, opts: LoadOptions = {}): Checkpoint {
   const { header, data, offset } = parse(file, true, opts.remedy);
+  expectWorld(file, header, opts.world);
   if (opts.expectConfig && JSON.stringify(opts.expectConfig) !== JSON.stringify(header.config)) {
     throw new Error(`checkpoint ${file} has model config ${JSON.stringify(header.config)}, expected ${JSON.stringify(opts.expectConfig)}${opts.remedy ? `; ${opts.remedy}` : ""}`);
   }
@@ -189,17 +210,22 @@ export function loadCheckpoint(file: string, opts: LoadOptions = {}): Checkpoint
   return { header, params, optimizer };
 }
 
-const shaCache = new Map<string, string>();
+const idCache = new Map<string, { sha: string; header: CheckpointHeader }>();
 /**
  * A checkpoint's identity: the first 16 hex digits of the sha256 of its bytes before the checksum
- * trailer, checked against that trailer (cached by size and mtime). A missing or damaged checkpoint
- * is an error naming the file, so nothing is looked up or stored under a wrong identity.
+ * trailer, checked against that trailer (cached by size and mtime). A missing or damaged checkpoint,
+ * or one of another world than `world` (when given), is an error naming the file, so nothing is
+ * looked up or stored under a wrong identity.
  */
-export function checkpointSha(file: string): string {
+export function checkpointSha(file: string, world?: World): string {
   const st = fs.statSync(file, { throwIfNoEntry: false });
   if (!st) throw new Error(`checkpoint ${file} does not exist; ${REMEDY}`);
   const key = `${file}:${st.size}:${st.mtimeMs}`;
-  let h = shaCache.get(key);
-  if (!h) shaCache.set(key, (h = verified(file).sha.slice(0, 16)));
-  return h;
+  let id = idCache.get(key);
+  if (!id) {
+    const { content, sha } = verified(file);
+    idCache.set(key, (id = { sha: sha.slice(0, 16), header: parseContent(file, content, false).header }));
+  }
+  expectWorld(file, id.header, world);
+  return id.sha;
 }

@@ -7,6 +7,8 @@
  *   incorrect  only the prompts whose majority label is wrong, labelled with that wrong label
  *   oneshot    one example, repeated: the train prompt whose 64-sample accuracy is closest to
  *              50% (the base model solves it sometimes, not always, as the paper's pi1 was picked)
+ * Labels of world N > 1 live in data/labels/world<N>/ and say their world; a label file of another
+ * world or another checkpoint is an error naming both, never relabelled over.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -14,12 +16,13 @@ import { removeDebris, writeFileAtomic } from "../util/store";
 import { checkpointSha, loadCheckpoint } from "../model/checkpoint";
 import { parseAnswer } from "../world/grader";
 import { disposeParams } from "../model/model";
-import { checkpointPath, dataDir } from "../util/paths";
+import { checkpointPath, dataDir, worldDir } from "../util/paths";
 import { getSplit, type Problem } from "../world/problems";
 import { makeProgress } from "../util/progress";
 import { makeRng } from "../util/rng";
 import { sampleResponses } from "../model/sampling";
 import { MAX_RESPONSE_TOKENS } from "../world/corpus";
+import { checkWorld, DEFAULT_WORLD, storedWorld, worldField, type World } from "../world/worlds";
 
 export const VARIANTS = ["gt", "mv", "incorrect", "oneshot"] as const;
 export type Variant = (typeof VARIANTS)[number];
@@ -46,10 +49,12 @@ export interface LabelFile {
   samples: number;
   temperature: number;
   records: LabelRecord[];
+  /** The world of the checkpoint that labelled; absent = world 1. */
+  world?: World;
 }
 
-export function labelsPath(checkpointName: string): string {
-  return path.join(dataDir(), "labels", `${checkpointName}.json`);
+export function labelsPath(checkpointName: string, world: World = DEFAULT_WORLD): string {
+  return path.join(worldDir(path.join(dataDir(), "labels"), world), `${checkpointName}.json`);
 }
 
 /** Majority answer of a list (ties: the answer that reached the top count first). */
@@ -70,8 +75,8 @@ export function majority(answers: readonly (number | null)[]): { value: number |
 }
 
 /** Majority-vote records for problems: `samples` answers each at temperature 1 from the checkpoint. */
-function labelProblems(checkpointName: string, problems: readonly Problem[], samples: number, quiet: boolean): LabelRecord[] {
-  const ck = loadCheckpoint(checkpointPath(checkpointName));
+function labelProblems(checkpointName: string, world: World, problems: readonly Problem[], samples: number, quiet: boolean): LabelRecord[] {
+  const ck = loadCheckpoint(checkpointPath(checkpointName, world), { world });
   const rng = makeRng("labels", checkpointName);
   const records: LabelRecord[] = [];
   const chunk = 16;
@@ -95,16 +100,18 @@ function labelProblems(checkpointName: string, problems: readonly Problem[], sam
 /** Smoke-scale stand-in for the labels (tests): the first 32 train prompts, 4 samples each, never stored. */
 export const SMOKE_LABELS = { prompts: 32, samples: 4 };
 const smokeCache = new Map<string, LabelRecord[]>();
-function smokeLabels(checkpointName: string): LabelRecord[] {
-  const key = `${checkpointName}:${checkpointSha(checkpointPath(checkpointName))}`;
+function smokeLabels(checkpointName: string, world: World): LabelRecord[] {
+  const key = `${checkpointName}:${world}:${checkpointSha(checkpointPath(checkpointName, world), world)}`;
   let r = smokeCache.get(key);
-  if (!r) smokeCache.set(key, (r = labelProblems(checkpointName, getSplit("train").slice(0, SMOKE_LABELS.prompts), SMOKE_LABELS.samples, true)));
+  if (!r) smokeCache.set(key, (r = labelProblems(checkpointName, world, getSplit("train").slice(0, SMOKE_LABELS.prompts), SMOKE_LABELS.samples, true)));
   return r;
 }
 
-/** Label the train split by majority vote with the named checkpoint (cached on disk). */
-export function majorityLabels(checkpointName: string, opts: { quiet?: boolean } = {}): LabelFile {
-  const file = labelsPath(checkpointName);
+/** Label the train split by majority vote with the named checkpoint of a world (cached on disk). */
+export function majorityLabels(checkpointName: string, opts: { quiet?: boolean; world?: World } = {}): LabelFile {
+  const world = opts.world ?? DEFAULT_WORLD;
+  const file = labelsPath(checkpointName, world);
+  const ckFile = checkpointPath(checkpointName, world);
   if (fs.existsSync(file)) {
     let parsed: LabelFile;
     try {
@@ -116,14 +123,15 @@ export function majorityLabels(checkpointName: string, opts: { quiet?: boolean }
     if (parsed.format !== LABELS_FORMAT || parsed.records?.length !== train.length || parsed.records.some((r, i) => r.problem !== train[i].text)) {
       throw new Error(`label file ${file} does not match this code (format or train split); delete it to relabel`);
     }
-    const sha = checkpointSha(checkpointPath(checkpointName));
+    checkWorld(`label file ${file}`, storedWorld(parsed, `label file ${file}`), world, "labels are made per world, in data/labels/ (world 1) or data/labels/world<N>/; move it there, or delete it to relabel");
+    const sha = checkpointSha(ckFile, world);
     if (parsed.checkpointSha !== sha) throw new Error(`label file ${file} was made by another ${checkpointName} checkpoint (${parsed.checkpointSha}, now ${sha}); delete it to relabel`);
     return parsed;
   }
   // Temporaries of a labelling killed inside its atomic write go before a new one starts.
   removeDebris(path.dirname(file), path.basename(file));
-  const records = labelProblems(checkpointName, getSplit("train"), LABEL_SAMPLES, opts.quiet ?? false);
-  const out: LabelFile = { format: LABELS_FORMAT, checkpoint: checkpointName, checkpointSha: checkpointSha(checkpointPath(checkpointName)), samples: LABEL_SAMPLES, temperature: 1, records };
+  const records = labelProblems(checkpointName, world, getSplit("train"), LABEL_SAMPLES, opts.quiet ?? false);
+  const out: LabelFile = { format: LABELS_FORMAT, checkpoint: checkpointName, checkpointSha: checkpointSha(ckFile, world), samples: LABEL_SAMPLES, temperature: 1, records, ...worldField(world) };
   writeFileAtomic(file, JSON.stringify(out));
   return out;
 }
@@ -137,11 +145,12 @@ export interface LabelledProblem {
  * The RL dataset of a variant for a checkpoint (mv/incorrect/oneshot label with it, once).
  * `smoke` labels only the first prompts with a few samples (the tests' smoke runs).
  */
-export function buildDataset(variant: string, checkpointName: string, opts: { smoke?: boolean } = {}): LabelledProblem[] {
+export function buildDataset(variant: string, checkpointName: string, opts: { smoke?: boolean; world?: World } = {}): LabelledProblem[] {
+  const world = opts.world ?? DEFAULT_WORLD;
   if (!(VARIANTS as readonly string[]).includes(variant)) throw new Error(`unknown dataset variant "${variant}"; valid: ${VARIANTS.join(", ")}`);
   const train = getSplit("train").slice(0, opts.smoke ? SMOKE_LABELS.prompts : undefined);
   if (variant === "gt") return train.map((p) => ({ problem: p, label: p.answer }));
-  const labels = opts.smoke ? smokeLabels(checkpointName) : majorityLabels(checkpointName).records;
+  const labels = opts.smoke ? smokeLabels(checkpointName, world) : majorityLabels(checkpointName, { world }).records;
   if (variant === "mv") return train.flatMap((p, i) => (labels[i].majority === null ? [] : [{ problem: p, label: labels[i].majority! }]));
   if (variant === "incorrect") return train.flatMap((p, i) => (labels[i].majority !== null && labels[i].majority !== p.answer ? [{ problem: p, label: labels[i].majority! }] : []));
   const samples = opts.smoke ? SMOKE_LABELS.samples : LABEL_SAMPLES;

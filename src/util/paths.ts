@@ -2,6 +2,7 @@
  * Where things live on disk.
  *   SPURIOUS_DATA  overrides the data folder (checkpoints, labels, evals)
  *   SPURIOUS_RUNS  overrides the run store (tests and notebook smoke runs use a temporary one)
+ * Checkpoints, labels and evaluations of world N > 1 live in a world<N>/ subfolder of theirs.
  * A variable naming something that is not a folder is an error naming the variable.
  */
 import * as fs from "node:fs";
@@ -31,6 +32,15 @@ export function runsDir(): string {
   return envFolder("SPURIOUS_RUNS", false) ?? path.join(dataDir(), "runs");
 }
 
-export function checkpointPath(name: string): string {
-  return path.join(dataDir(), "checkpoints", `${name}.ckpt`);
+/**
+ * A data folder for a world version: world 1 (the default) is the folder itself, so everything
+ * stored before world versions existed stays where it was; world N is its subfolder world<N>/.
+ */
+export function worldDir(dir: string, world = 1): string {
+  if (!Number.isInteger(world) || world < 1) throw new Error(`world version must be an integer >= 1, got ${JSON.stringify(world)}`);
+  return world === 1 ? dir : path.join(dir, `world${world}`);
+}
+
+export function checkpointPath(name: string, world = 1): string {
+  return path.join(worldDir(path.join(dataDir(), "checkpoints"), world), `${name}.ckpt`);
 }
