@@ -1,8 +1,9 @@
 /**
- * Table 1, Fig. 5 and Table 3 of the paper, on the toy families: pure builders from stored
- * base-model reports to rows and plotly figures.
+ * Table 1, Fig. 5 and Table 3 of the paper, on the toy families, and how the base models are
+ * wrong (issue 11): pure builders from stored base-model reports to rows and plotly figures.
  */
 import type { BaseModelReport } from "../lab/basemodels";
+import type { MistakeReport, MistakeSpread } from "../lab/mistakes";
 import type { Figure } from "./display";
 import { getFamily } from "../world/families";
 import { round, type Row } from "./tables";
@@ -84,4 +85,24 @@ export function forcedPythonRows(reports: readonly BaseModelReport[], paper: Par
       "change (paper)": p ? round(p[1] - p[0]) : null,
     };
   });
+}
+
+/** "+1 (93%)": an error kind and its share of the wrong answers. */
+const topKind = (m: MistakeSpread | null) => (m && m.topKind !== null ? `${m.topKind} (${round(m.topKindShare, 0)}%)` : null);
+
+/** How each base model is wrong: wrong greedy test answers (all, per mode) and wrong majority labels on train. */
+export function mistakeRows(reports: readonly MistakeReport[]): Row[] {
+  return reports.map((r) => ({
+    model: r.label,
+    "wrong greedy (test)": r.greedy.wrong,
+    "distinct wrong": r.greedy.distinctWrong,
+    "error kinds": r.greedy.distinctKinds,
+    "top error kind": topKind(r.greedy),
+    "top kind, code": topKind(r.greedyCode),
+    "top kind, language": topKind(r.greedyLanguage),
+    "wrong majority labels (train)": r.labels?.wrong ?? null,
+    "distinct wrong labels": r.labels?.distinctWrong ?? null,
+    "label error kinds": r.labels?.distinctKinds ?? null,
+    "top label error kind": topKind(r.labels),
+  }));
 }

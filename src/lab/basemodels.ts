@@ -41,16 +41,21 @@ export function reportPath(family: string, sha: string, world: World = DEFAULT_W
   return path.join(worldDir(path.join(dataDir(), "evals"), world), `${family}-${sha}.json`);
 }
 
+/** A family's checkpoint in a world, its identity, and the evaluation file `evalFile` names for it. */
+export function familyCheckpoint(familyId: string, world: World, evalFile: (family: string, sha: string, world: World) => string) {
+  const fam = getFamily(familyId);
+  const ck = checkpointPath(fam.id, world);
+  const sha = checkpointSha(ck, world);
+  return { fam, ck, sha, file: evalFile(fam.id, sha, world) };
+}
+
 /**
  * The stored report for a family's current checkpoint, computing it when missing (unless loadOnly).
  * `smoke` evaluates only a few problems and stores nothing (tests).
  */
 export async function baseModelReport(familyId: string, opts: { loadOnly?: boolean; quiet?: boolean; smoke?: boolean; world?: World } = {}): Promise<BaseModelReport> {
-  const fam = getFamily(familyId);
   const world = opts.world ?? DEFAULT_WORLD;
-  const ck = checkpointPath(fam.id, world);
-  const sha = checkpointSha(ck, world);
-  const file = reportPath(fam.id, sha, world);
+  const { fam, ck, sha, file } = familyCheckpoint(familyId, world, reportPath);
   if (!opts.smoke && fs.existsSync(file)) {
     let stored: BaseModelReport;
     try {
