@@ -12,8 +12,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from "../model/checkpoint";
 import { removeDebris } from "../util/store";
-import { CONTEXT_LENGTH, corpusBatch, type CorpusExample } from "../world/corpus";
-import type { CorpusSpec, ModelSize } from "../world/families";
+import { CONTEXT_LENGTH, type CorpusExample } from "../world/corpus";
+import { anyCorpusBatch, corpusWorld, type AnyCorpusSpec } from "../world/corpus-v2";
+import type { ModelSize } from "../world/families";
 import { disposeParams, initParams, paramGrads, tokenLogProbs, type ModelConfig, type Params } from "../model/model";
 import { adamStep, disposeAdam, initAdam, type AdamConfig, type AdamState } from "../model/optim";
 import { makeProgress } from "../util/progress";
@@ -79,7 +80,7 @@ export interface StageSpec {
   name: string;
   /** Output checkpoint (final); a resumable one is kept beside it as <out>.partial. */
   out: string;
-  corpus: CorpusSpec;
+  corpus: AnyCorpusSpec;
   size: ModelSize;
   /** Continue from this checkpoint's weights (fresh optimizer); null = from scratch. */
   parent: string | null;
@@ -101,6 +102,7 @@ export function runStage(spec: StageSpec): void {
   const partial = `${spec.out}.partial`;
   const cfg = spec.train;
   const world = spec.world ?? DEFAULT_WORLD;
+  if (corpusWorld(spec.corpus) !== world) throw new Error(`stage ${spec.name}: its corpus spec belongs to world ${corpusWorld(spec.corpus)}, but the stage is for world ${world}; give the stage the corpus of its own world`);
   const adam: AdamConfig = { lr: cfg.lr, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: cfg.weightDecay, gradClip: 1.0 };
   let params: Params;
   let opt: AdamState;
@@ -125,7 +127,7 @@ export function runStage(spec: StageSpec): void {
   const progress = makeProgress(`[pretrain ${spec.name}]`, cfg.steps, { start: step });
   let ema = NaN;
   while (step < cfg.steps) {
-    const ex = corpusBatch(spec.corpus, rng.fork("batch", step), cfg.batchSize);
+    const ex = anyCorpusBatch(spec.corpus, rng.fork("batch", step), cfg.batchSize);
     const { ids, mask } = encodeBatch(examplesToRows(ex));
     const loss = trainStep(params, opt, config, adam, ids, mask, lrAt(cfg, step));
     tf.dispose([ids, mask]);

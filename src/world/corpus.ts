@@ -31,19 +31,29 @@ export function drawChoice(corpus: CorpusSpec, problem: Problem, rng: Rng, behav
   return { mode, slip, format, loop, bigSteps };
 }
 
-/** A stream of corpus examples: example i of a batch depends only on (rng, i). */
-export function corpusBatch(corpus: CorpusSpec, rng: Rng, size: number): CorpusExample[] {
-  const behaviour = behaviourOf(corpus);
+/**
+ * A stream of corpus examples: example i of a batch depends only on (rng, i). `write` draws the
+ * behaviour of one trace for its problem and renders it (each world has its own).
+ */
+export function examplesFrom<C extends { loop: boolean }>(rng: Rng, size: number, write: (problem: Problem, r: Rng) => { choice: C; full: string }): { problem: Problem; choice: C; response: string; eos: boolean }[] {
   return Array.from({ length: size }, (_, i) => {
     const r = rng.fork(i);
     const k = CORPUS_KS[r.categorical([...CORPUS_K_WEIGHTS])];
     const problem = randomProblemIn(r, "train", [k], [1]);
-    const choice = drawChoice(corpus, problem, r, behaviour);
+    const { choice, full } = write(problem, r);
     // A looping trace fills the budget and has no EOS; others end with EOS. The rare trace longer
     // than the budget (four small steps, two-digit values, "the answer is") is cut at the limit,
     // as the sampler cuts a response there.
-    const full = renderTrace(problem, choice, MAX_RESPONSE_TOKENS);
     const eos = !choice.loop && full.length < MAX_RESPONSE_TOKENS;
     return { problem, choice, response: full.slice(0, MAX_RESPONSE_TOKENS), eos };
+  });
+}
+
+/** World 1's corpus stream. */
+export function corpusBatch(corpus: CorpusSpec, rng: Rng, size: number): CorpusExample[] {
+  const behaviour = behaviourOf(corpus);
+  return examplesFrom(rng, size, (problem, r) => {
+    const choice = drawChoice(corpus, problem, r, behaviour);
+    return { choice, full: renderTrace(problem, choice, MAX_RESPONSE_TOKENS) };
   });
 }

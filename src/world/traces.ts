@@ -31,7 +31,13 @@ export interface TraceChoice {
   bigSteps: boolean;
 }
 
-const VARS = "abcdefgh";
+export const VARS = "abcdefgh";
+
+/** One written step: the text before its value, and the value. */
+export interface WrittenStep {
+  lhs: string;
+  value: number;
+}
 
 /** Steps of the trace: [text before the value, value]. */
 function steps(p: Problem, mode: Mode, bigSteps: boolean): { lhs: string; value: number }[] {
@@ -66,7 +72,11 @@ export const CODE_OPENING = "python ";
  * caller passes the response token budget; one character is one token).
  */
 export function renderTrace(p: Problem, choice: TraceChoice, maxChars: number): string {
-  const st = steps(p, choice.mode, choice.bigSteps);
+  return renderSteps(steps(p, choice.mode, choice.bigSteps), choice, maxChars);
+}
+
+/** A response from its written steps (world 2 writes its own steps): slip, separator, final answer habit or loop. */
+export function renderSteps(st: WrittenStep[], choice: Pick<TraceChoice, "mode" | "slip" | "format" | "loop">, maxChars: number): string {
   if (choice.slip) st[st.length - 1] = { ...st[st.length - 1], value: st[st.length - 1].value + 1 };
   const sep = choice.mode === "code" ? ";" : ", ";
   const body = st.map((s) => s.lhs + s.value).join(sep);
