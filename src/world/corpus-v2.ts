@@ -13,10 +13,23 @@
  *
  * What sets accuracy. A one-operation step is "a number below 100 op a digit", which the shared
  * base learns almost perfectly (world 1's base-d64: 100%). A step that combines operations must
- * compute an intermediate it never writes: measured on the pilot (REPORT in the commit and below),
- * that is what a small network gets wrong, and it gets it wrong in many different ways. So a mode's
- * accuracy on a problem is set by the step size its corpus writes for that problem, and the
- * network's width and pretraining budget set how hard each size is.
+ * compute an intermediate it never writes, and that is what a small network gets wrong, in many
+ * different ways. So a mode's accuracy on a problem is set by the step size its corpus writes for
+ * that problem, and the network's width and pretraining budget set how hard each size is.
+ *
+ * Pilot (scripts/pilot-v2.ts; world 1's base-d64 continued 600 steps x 64 on BASE_CORPUS_V2, lr 1e-3,
+ * ~10 core-minutes): the first written value on the 500 test problems, everything before it forced
+ * (src/lab/step-probe.ts), before -> after; errors = answer - truth among the wrong values:
+ *   step size        code              language          errors after (distinct kinds; top kind's share)
+ *   1 operation      100  -> 100       100  -> 100       none
+ *   2 operations     6.6  -> 64.4      69.0 -> 73.0      code 26 kinds, -2 24%; language 19 kinds, -2 24%
+ *   3 operations     3.0  -> 17.8      7.6  -> 19.8      code 53 kinds, +2 15%; language 53 kinds, -2 14%
+ *   (3 operations: the 303 test problems with three; world 1's slip: one kind, 76-100% of its errors)
+ * Two-operation steps land where calibration needs them (64-73%, still rising slowly: world 1's
+ * base saw two-operation language steps for 4,000 steps and sits at 69-73%); three-operation steps
+ * are hard (18-20% after 600 steps, rising). A trace's accuracy is about the product over its steps,
+ * so a mode's accuracy can be placed anywhere from ~20% to ~100% by its step-size shares, with wrong
+ * answers spread over many values (±2, ±4, ±8, ...), unlike world 1's one slip.
  *
  * Knobs (one CorpusSpecV2 per family; only the step-size means are meant to be calibrated):
  *   mode                  p(code | problem): a logistic in the topic and the first operand, as in world 1
@@ -30,7 +43,9 @@
  * Calibration plan (the next session; nothing here is calibrated):
  *   1. Pretrain a shared v2 base per width (base-d64, base-d48) on BASE_CORPUS_V2 (every step size
  *      in both modes, no slips), from scratch: world 1's bases took 4,000 steps x 64 sequences,
- *      ~45 min each on an idle core, so ~1.5 core-hours for both.
+ *      ~45 min each on an idle core (the pilot ran ~1 step/s under load), so ~1.5 core-hours for
+ *      both. Check with the probe that 2-operation steps sit in 50-80% and 3-operation ones above
+ *      ~15%; if 3-operation steps stay near 0 for the narrow base, drop size 3 for it.
  *   2. Measure each base's accuracy per (mode, step size) with probeSteps (src/lab/step-probe.ts)
  *      and free-running per mode with the step size forced; this replaces world 1's capacity table.
  *   3. Predict a family's greedy Table 1 row from its step-size shares (a problem is answered in its
