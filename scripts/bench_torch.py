@@ -1,6 +1,6 @@
 """The benchmark's reference training step in PyTorch, for `npm run bench` to compare against.
 
-Same model as src/model.ts at the reference configuration (width 64, 2 pre-norm blocks, 4 heads,
+Same model as src/model/model.ts at the reference configuration (width 64, 2 pre-norm blocks, 4 heads,
 GELU-tanh MLP 256, tied head, learned positions, LayerNorm eps 1e-5), same batch (64 x 64 random
 token ids), same loss (mean negative log-likelihood of the next 63 tokens), same Adam (lr 1e-3,
 betas 0.9/0.95, eps 1e-8, global grad-norm clip 1.0). Attention is written out (matmul, mask,

@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { jupyterEnv, jupyterProblem, kernelName, projectRoot, python, writeKernelspec } from "./jupyter";
-import { NOTEBOOKS } from "../src/registry";
+import { NOTEBOOKS } from "../src/lab/registry";
 
 export const notebooksDir = path.join(projectRoot, "notebooks");
 
@@ -56,7 +56,7 @@ export interface RunNotebookOptions {
 
 const optionKeys = new Set(["notebook", "html", "executed", "cellTimeoutSec", "progress"]);
 
-/** The notebooks `npm start` and `npm test` run: the registry's (src/registry.ts), in its order;
+/** The notebooks `npm start` and `npm test` run: the registry's (src/lab/registry.ts), in its order;
  *  test/registry.test.ts checks that notebooks/ holds exactly these. */
 export function listNotebooks(dir: string = notebooksDir): string[] {
   return NOTEBOOKS.map((n) => path.join(dir, `${n.id}.ipynb`)).filter((f) => fs.existsSync(f));

@@ -15,8 +15,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { allFigures } from "../src/registry";
-import { removeDebris, writeFileAtomic } from "../src/store";
+import { allFigures } from "../src/lab/registry";
+import { removeDebris, writeFileAtomic } from "../src/util/store";
 
 export const MANIFEST = ".spurious-out.json";
 

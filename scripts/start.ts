@@ -8,10 +8,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { outDir, projectRoot } from "../src/display";
+import { outDir, projectRoot } from "../src/figures/display";
 import { plannedFiles, prepareOutFolder, writeManifest } from "./out-folder";
 import { formatFailure, listNotebooks, runNotebook, type NotebookResult } from "./notebooks";
-import { allFigures } from "../src/registry";
+import { allFigures } from "../src/lab/registry";
 
 interface Step {
   name: string;
@@ -37,7 +37,7 @@ async function exportNotebooks(): Promise<void> {
   const absent = allFigures().filter((f) => !fs.existsSync(path.join(outDir, `${f.id}.html`)));
   if (absent.length) console.error(`[start] ${absent.length} registered figure(s) not drawn: ${absent.map((f) => f.id).join(", ")}`);
   const failed = results.filter((r) => !r.ok);
-  if (absent.length && !failed.length) throw new Error(`${absent.length} registered figure(s) missing from ${outDir} (src/registry.ts lists them)`);
+  if (absent.length && !failed.length) throw new Error(`${absent.length} registered figure(s) missing from ${outDir} (src/lab/registry.ts lists them)`);
   if (failed.length) throw new Error(`${failed.length} notebook(s) failed: ${failed.map((r) => r.notebook).join(", ")} (their reports show the error)`);
 }
 

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
-import { BACKENDS, backendInfo, initBackend } from "../src/backend";
+import { BACKENDS, backendInfo, initBackend } from "../src/model/backend";
 
 // This file tests the selection itself, so a SPURIOUS_BACKEND set for the whole run must not leak in.
 delete process.env.SPURIOUS_BACKEND;

@@ -4,11 +4,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { setup, tinyParams, TINY } from "./helpers";
-import { checkpointSha, saveCheckpoint } from "../src/checkpoint";
-import { disposeParams } from "../src/model";
-import { runOrLoad, resolveSpec, runName, runPath, readRun } from "../src/experiments";
-import { buildDataset, labelsPath, majority } from "../src/datasets";
-import { getSplit } from "../src/problems";
+import { checkpointSha, saveCheckpoint } from "../src/model/checkpoint";
+import { disposeParams } from "../src/model/model";
+import { runOrLoad, resolveSpec, runName, runPath, readRun } from "../src/lab/experiments";
+import { buildDataset, labelsPath, majority } from "../src/rl/datasets";
+import { getSplit } from "../src/world/problems";
 
 // A temporary data folder holding a tiny stand-in checkpoint under a family's name, so the
 // experiment machinery runs in seconds. (The notebooks' tests run the real families.)

@@ -10,12 +10,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { setup, tinyParams, tf, TINY } from "./helpers";
-import { checkpointSha, loadCheckpoint, saveCheckpoint } from "../src/checkpoint";
-import { readRun, resolveSpec, runName, runOrLoad, runPath } from "../src/experiments";
-import { disposeParams } from "../src/model";
-import { loadPlan, notebookMode } from "../src/notebook";
-import { ROOT } from "../src/paths";
-import { resetFaults } from "../src/store";
+import { checkpointSha, loadCheckpoint, saveCheckpoint } from "../src/model/checkpoint";
+import { readRun, resolveSpec, runName, runOrLoad, runPath } from "../src/lab/experiments";
+import { disposeParams } from "../src/model/model";
+import { loadPlan, notebookMode } from "../src/figures/notebook";
+import { ROOT } from "../src/util/paths";
+import { resetFaults } from "../src/util/store";
 
 const tsx = path.join(ROOT, "node_modules/tsx/dist/cli.mjs");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "spurious-faults-"));
@@ -241,8 +241,8 @@ test("14.5: a smoke-scale run is refused in the shipped data/runs/, before anyth
 });
 
 test("6: pretraining removes the temporaries a stage killed inside an atomic write left (checkpoint and .partial)", async () => {
-  const { runStage, DEFAULT_PRETRAIN } = await import("../src/pretrain");
-  const { BASE_CORPUS } = await import("../src/families");
+  const { runStage, DEFAULT_PRETRAIN } = await import("../src/lab/pretrain");
+  const { BASE_CORPUS } = await import("../src/world/families");
   const out = path.join(dir, "pretrain", "tiny.ckpt");
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const dead = spawnSync(process.execPath, ["-e", "0"]).pid!; // a pid that has exited

@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { resolveSpec, runName, type RunResult } from "../src/experiments";
-import { baseAccuracy, diffusionFigure, lrCells, lrRows, mergeRegimeRuns, perUpdateFigure, phaseFigure, plannedCells, regimeRuns, ruleBReport, ruleRows, sgdChoice, updatesPerStep, type RegimeRun } from "../src/figures-regime";
-import { plannedRuns, REGIME_ARMS } from "../src/plans";
+import { resolveSpec, runName, type RunResult } from "../src/lab/experiments";
+import { baseAccuracy, diffusionFigure, lrCells, lrRows, mergeRegimeRuns, perUpdateFigure, phaseFigure, plannedCells, regimeRuns, ruleBReport, ruleRows, sgdChoice, updatesPerStep, type RegimeRun } from "../src/figures/figures-regime";
+import { plannedRuns, REGIME_ARMS } from "../src/lab/plans";
 
 /** A stored-run stand-in: only what the builders read. */
 function run(seed: number, overrides: Record<string, unknown>, final: number, wall = 60): RunResult {

@@ -1,12 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { conditions, pooledContributions, smooth, std, steered, stepCurve, transitions } from "../src/analysis";
-import { gainBarFigure, gainRows, transitionRows, conditionCurves, rewardLabel } from "../src/figures-runs";
-import { table1Rows, forcedPythonRows } from "../src/figures-base";
-import { markdownTable } from "../src/tables";
-import { resolveSpec, type RunResult } from "../src/experiments";
-import type { BaseModelReport } from "../src/basemodels";
-import type { EvalSummary } from "../src/evaluate";
+import { conditions, pooledContributions, smooth, std, steered, stepCurve, transitions } from "../src/lab/analysis";
+import { gainBarFigure, gainRows, transitionRows, conditionCurves, rewardLabel } from "../src/figures/figures-runs";
+import { table1Rows, forcedPythonRows } from "../src/figures/figures-base";
+import { markdownTable } from "../src/figures/tables";
+import { resolveSpec, type RunResult } from "../src/lab/experiments";
+import type { BaseModelReport } from "../src/lab/basemodels";
+import type { EvalSummary } from "../src/lab/evaluate";
 
 const summary = (accuracy: number, codeFrequency: number): EvalSummary => ({ n: 4, accuracy, codeFrequency, accuracyCode: null, accuracyLanguage: null, boxedRate: 100, nCode: 0, nLanguage: 0 });
 

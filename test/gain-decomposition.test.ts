@@ -2,8 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { decomposeGain, decomposeRunGain } from "../src/gain-decomposition";
-import { runsDir } from "../src/paths";
+import { decomposeGain, decomposeRunGain } from "../src/lab/gain-decomposition";
+import { runsDir } from "../src/util/paths";
 
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-9, `${a} != ${b}`);
 

@@ -10,20 +10,20 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { setup, tinyParams, TINY, tf, maxAbsDiff } from "./helpers";
-import { conditionKey } from "../src/analysis";
-import { gridToResponseValues, packSequences } from "../src/batch";
-import type { RunResult } from "../src/experiments";
-import { loadCheckpoint, saveCheckpoint } from "../src/checkpoint";
-import { aggregateLoss, clipStats, pOldBucket } from "../src/grpo-math";
+import { conditionKey } from "../src/lab/analysis";
+import { gridToResponseValues, packSequences } from "../src/model/batch";
+import type { RunResult } from "../src/lab/experiments";
+import { loadCheckpoint, saveCheckpoint } from "../src/model/checkpoint";
+import { aggregateLoss, clipStats, pOldBucket } from "../src/rl/grpo-math";
 import {
   DEFAULT_GRPO, firstResponseIndex, grpoStep, hashedGrpoConfig, miniBatches, oldPolicyPass, resolveGrpoConfig, rollout, updateOnce, type GrpoContext,
-} from "../src/grpo";
-import { cloneParams, disposeParams, tokenLogProbs, type Params } from "../src/model";
-import { adamStep, disposeAdam, initAdam, sgdStep, type AdamState } from "../src/optim";
-import { getSplit } from "../src/problems";
-import { parseReward } from "../src/rewards";
-import { makeRng } from "../src/rng";
-import { sampleResponses } from "../src/sampling";
+} from "../src/rl/grpo";
+import { cloneParams, disposeParams, tokenLogProbs, type Params } from "../src/model/model";
+import { adamStep, disposeAdam, initAdam, sgdStep, type AdamState } from "../src/model/optim";
+import { getSplit } from "../src/world/problems";
+import { parseReward } from "../src/rl/rewards";
+import { makeRng } from "../src/util/rng";
+import { sampleResponses } from "../src/model/sampling";
 
 before(setup);
 

@@ -8,15 +8,15 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { setup } from "./helpers";
-import { loadCheckpoint } from "../src/checkpoint";
-import { buildDataset } from "../src/datasets";
-import { resolveSpec, runName, runPath, readRun } from "../src/experiments";
-import { grpoStep, type StepMetrics } from "../src/grpo";
-import { cloneParams, disposeParams } from "../src/model";
-import { disposeAdam, initAdam } from "../src/optim";
-import { checkpointPath } from "../src/paths";
-import { parseReward } from "../src/rewards";
-import { makeRng } from "../src/rng";
+import { loadCheckpoint } from "../src/model/checkpoint";
+import { buildDataset } from "../src/rl/datasets";
+import { resolveSpec, runName, runPath, readRun } from "../src/lab/experiments";
+import { grpoStep, type StepMetrics } from "../src/rl/grpo";
+import { cloneParams, disposeParams } from "../src/model/model";
+import { disposeAdam, initAdam } from "../src/model/optim";
+import { checkpointPath } from "../src/util/paths";
+import { parseReward } from "../src/rl/rewards";
+import { makeRng } from "../src/util/rng";
 
 before(setup);
 

@@ -1,14 +1,14 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { setup, tinyParams, TINY, tf, maxAbsDiff } from "./helpers";
-import { aggregateLoss, clippedTokenLoss, groupAdvantages, k3 } from "../src/grpo-math";
-import { grpoStep, resolveGrpoConfig, type GrpoContext } from "../src/grpo";
-import { initAdam, disposeAdam } from "../src/optim";
-import { disposeParams } from "../src/model";
-import { parseReward } from "../src/rewards";
-import { makeRng } from "../src/rng";
-import { getSplit } from "../src/problems";
-import { STRAIGHTFORWARD, withImpl } from "../src/impl";
+import { aggregateLoss, clippedTokenLoss, groupAdvantages, k3 } from "../src/rl/grpo-math";
+import { grpoStep, resolveGrpoConfig, type GrpoContext } from "../src/rl/grpo";
+import { initAdam, disposeAdam } from "../src/model/optim";
+import { disposeParams } from "../src/model/model";
+import { parseReward } from "../src/rl/rewards";
+import { makeRng } from "../src/util/rng";
+import { getSplit } from "../src/world/problems";
+import { STRAIGHTFORWARD, withImpl } from "../src/model/impl";
 
 before(setup);
 

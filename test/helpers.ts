@@ -1,9 +1,9 @@
 /** Shared test fixtures: a tiny model on the default backend. */
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../src/backend";
-import { initParams, type ModelConfig, type Params } from "../src/model";
-import { makeRng } from "../src/rng";
-import { VOCAB_SIZE } from "../src/tokens";
+import { initBackend } from "../src/model/backend";
+import { initParams, type ModelConfig, type Params } from "../src/model/model";
+import { makeRng } from "../src/util/rng";
+import { VOCAB_SIZE } from "../src/world/tokens";
 
 export const TINY: ModelConfig = { vocabSize: VOCAB_SIZE, contextLength: 76, dModel: 16, nLayers: 2, nHeads: 2, dMlp: 32 };
 

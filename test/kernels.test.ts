@@ -4,20 +4,20 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { setup, tinyParams, TINY, tf } from "./helpers";
-import { initBackend } from "../src/backend";
+import { initBackend } from "../src/model/backend";
 import { batchMatMul, KERNEL_NAME } from "../src/kernels/batch-matmul";
 import { K_BLOCK } from "../src/kernels/bmm-wasm";
-import { grpoStep, resolveGrpoConfig } from "../src/grpo";
-import { withImpl } from "../src/impl";
-import { cachedMaskCount, disposeParams, paramGrads, tokenLogProbs } from "../src/model";
-import { promptIds } from "../src/sampling";
+import { grpoStep, resolveGrpoConfig } from "../src/rl/grpo";
+import { withImpl } from "../src/model/impl";
+import { cachedMaskCount, disposeParams, paramGrads, tokenLogProbs } from "../src/model/model";
+import { promptIds } from "../src/model/sampling";
 import { fusedGelu, fusedGeluFits, GELU_K1, GELU_K2 } from "../src/kernels/gelu";
 import { simdTanh } from "../src/kernels/tanh";
 import { mergeHeadsKernel, splitHeadsKernel } from "../src/kernels/heads";
-import { disposeAdam, initAdam } from "../src/optim";
-import { getSplit } from "../src/problems";
-import { parseReward } from "../src/rewards";
-import { makeRng } from "../src/rng";
+import { disposeAdam, initAdam } from "../src/model/optim";
+import { getSplit } from "../src/world/problems";
+import { parseReward } from "../src/rl/rewards";
+import { makeRng } from "../src/util/rng";
 
 before(async () => {
   await setup();

@@ -5,16 +5,16 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { setup, tinyParams, TINY, maxAbsDiff, tf } from "./helpers";
-import { cachedMaskCount, forward, tokenLogProbs, disposeParams, paramGrads, prefill, decodeStep, disposeCache } from "../src/model";
-import { sampleResponses, promptIds } from "../src/sampling";
-import { makeRng } from "../src/rng";
-import { EOS, encode } from "../src/tokens";
-import { adamStep, initAdam, DEFAULT_ADAM, disposeAdam } from "../src/optim";
-import { loadCheckpoint, saveCheckpoint, readCheckpointHeader } from "../src/checkpoint";
-import { encodeBatch } from "../src/pretrain";
-import { PREVIOUS, STRAIGHTFORWARD, withImpl } from "../src/impl";
-import { checkpointPath } from "../src/paths";
-import { getSplit } from "../src/problems";
+import { cachedMaskCount, forward, tokenLogProbs, disposeParams, paramGrads, prefill, decodeStep, disposeCache } from "../src/model/model";
+import { sampleResponses, promptIds } from "../src/model/sampling";
+import { makeRng } from "../src/util/rng";
+import { EOS, encode } from "../src/world/tokens";
+import { adamStep, initAdam, DEFAULT_ADAM, disposeAdam } from "../src/model/optim";
+import { loadCheckpoint, saveCheckpoint, readCheckpointHeader } from "../src/model/checkpoint";
+import { encodeBatch } from "../src/lab/pretrain";
+import { PREVIOUS, STRAIGHTFORWARD, withImpl } from "../src/model/impl";
+import { checkpointPath } from "../src/util/paths";
+import { getSplit } from "../src/world/problems";
 
 before(setup);
 

@@ -1,4 +1,4 @@
-// One source of randomness (src/rng.ts): nothing in src/, and no notebook cell, reads Math.random.
+// One source of randomness (src/util/rng.ts): nothing in src/, and no notebook cell, reads Math.random.
 // Found with the TypeScript parser, so comments and strings that mention it are fine, and
 // `Math["random"]` or `const { random } = Math` are caught too.
 import assert from "node:assert/strict";
@@ -50,7 +50,7 @@ test("nothing in src/ reads Math.random", () => {
   const offenders = filesUnder(path.join(root, "src"), ".ts").flatMap((file) =>
     mathRandomReads(fs.readFileSync(file, "utf8"), file).map((pos) => `${path.relative(root, file)}:${pos}`),
   );
-  assert.deepEqual(offenders, [], "use makeRng(seed, ...keys) from src/rng.ts instead");
+  assert.deepEqual(offenders, [], "use makeRng(seed, ...keys) from src/util/rng.ts instead");
 });
 
 test("no notebook cell reads Math.random", () => {
@@ -63,5 +63,5 @@ test("no notebook cell reads Math.random", () => {
       for (const pos of mathRandomReads(code)) offenders.push(`${path.relative(root, file)} cell ${i} ${pos}`);
     });
   }
-  assert.deepEqual(offenders, [], "use makeRng(seed, ...keys) from src/rng.ts instead");
+  assert.deepEqual(offenders, [], "use makeRng(seed, ...keys) from src/util/rng.ts instead");
 });

@@ -1,12 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { grid, plan, plannedRuns, PLANS, SEEDS, type Spec } from "../src/plans";
+import { grid, plan, plannedRuns, PLANS, SEEDS, type Spec } from "../src/lab/plans";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { resolveSpec, runName } from "../src/experiments";
-import { ROOT } from "../src/paths";
-import { estimateMinutes, notebookMode, sweepCommand } from "../src/notebook";
-import { resolveKnobs, numberList } from "../src/knobs";
+import { resolveSpec, runName } from "../src/lab/experiments";
+import { ROOT } from "../src/util/paths";
+import { estimateMinutes, notebookMode, sweepCommand } from "../src/figures/notebook";
+import { resolveKnobs, numberList } from "../src/lab/knobs";
 
 test("every plan resolves at every scale (a bad spec would fail here, not in a notebook)", () => {
   for (const p of PLANS) for (const scale of ["smoke", "default", "full"] as const) {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cellVerdict, chooseSgdLr, ruleA, ruleB, type CellOutcome, type SeedOutcome } from "../src/regime";
+import { cellVerdict, chooseSgdLr, ruleA, ruleB, type CellOutcome, type SeedOutcome } from "../src/lab/regime";
 
 const BASE = 51.4;
 /** An arm from final accuracies, one per seed from 0; gain relative to BASE; wall time `wall`. */

@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ROOT } from "../src/paths";
-import { findFigure, NOTEBOOKS, readmeTables, registryProblems } from "../src/registry";
+import { ROOT } from "../src/util/paths";
+import { findFigure, NOTEBOOKS, readmeTables, registryProblems } from "../src/lab/registry";
 
 interface Cell { cell_type: string; source: string[] | string }
 const cellsOf = (id: string): Cell[] => JSON.parse(fs.readFileSync(path.join(ROOT, "notebooks", `${id}.ipynb`), "utf8")).cells;
@@ -16,7 +16,7 @@ const savedIds = (src: string) => [...src.matchAll(/\bfigure\(\s*"([^"]+)"|saveF
 
 test("the registry is consistent: unique figure ids, known plans", () => {
   assert.deepEqual(registryProblems(), []);
-  assert.throws(() => findFigure("05-clipping/fig99"), /figure "05-clipping\/fig99" is not registered: add it to its notebook's figures in src\/registry.ts/);
+  assert.throws(() => findFigure("05-clipping/fig99"), /figure "05-clipping\/fig99" is not registered: add it to its notebook's figures in src\/lab\/registry.ts/);
 });
 
 test("notebooks/ holds exactly the registered notebooks", () => {
@@ -30,11 +30,11 @@ test("each notebook saves exactly its registered figures, one figure per cell", 
     const perCell = cells.map(savedIds);
     for (const [i, ids] of perCell.entries()) assert.ok(ids.length <= 1, `${nb.id} code cell ${i + 1} draws ${ids.length} figures: ${ids.join(", ")}`);
     for (const [i, src] of cells.entries()) assert.ok(!/\bfor\s*\(.*\)\s*\{?[^]*\bfigure\(/.test(src), `${nb.id} code cell ${i + 1} draws figures in a loop`);
-    assert.deepEqual(perCell.flat().sort(), nb.figures.map((f) => f.id).sort(), `${nb.id}: figures saved by its cells vs src/registry.ts`);
+    assert.deepEqual(perCell.flat().sort(), nb.figures.map((f) => f.id).sort(), `${nb.id}: figures saved by its cells vs src/lab/registry.ts`);
   }
 });
 
-test("README's figure and notebook tables are the registry's (src/registry.ts readmeTables)", () => {
+test("README's figure and notebook tables are the registry's (src/lab/registry.ts readmeTables)", () => {
   const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
   const t = readmeTables();
   assert.ok(readme.includes(t.figures), `README's results table differs from the registry; it should read:\n${t.figures}`);

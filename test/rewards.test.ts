@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseReward, hasRepetition } from "../src/rewards";
-import { renderTrace } from "../src/traces";
-import { getSplit } from "../src/problems";
+import { parseReward, hasRepetition } from "../src/rl/rewards";
+import { renderTrace } from "../src/world/traces";
+import { getSplit } from "../src/world/problems";
 
 const x = (response: string, label = 9, rollout = 0) => ({ response, label, seed: 1, step: 0, rollout });
 

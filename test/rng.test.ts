@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { makeRng } from "../src/rng";
+import { makeRng } from "../src/util/rng";
 
 const take = <T>(n: number, f: () => T): T[] => Array.from({ length: n }, f);
 

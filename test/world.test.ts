@@ -1,12 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decode, encode, EOS, VOCAB_SIZE } from "../src/tokens";
-import { isCorrect, parseAnswer, isCodeResponse, hasBoxed } from "../src/grader";
-import { getSplit, makeProblem, parseProblem, bucketOf, splitOfBucket, SPLITS, MAX_VALUE } from "../src/problems";
-import { renderTrace } from "../src/traces";
-import { corpusBatch, CONTEXT_LENGTH, MAX_RESPONSE_TOKENS } from "../src/corpus";
-import { FAMILIES, FAMILY_IDS, getFamily, normalQuantile, behaviourOf } from "../src/families";
-import { makeRng } from "../src/rng";
+import { decode, encode, EOS, VOCAB_SIZE } from "../src/world/tokens";
+import { isCorrect, parseAnswer, isCodeResponse, hasBoxed } from "../src/world/grader";
+import { getSplit, makeProblem, parseProblem, bucketOf, splitOfBucket, SPLITS, MAX_VALUE } from "../src/world/problems";
+import { renderTrace } from "../src/world/traces";
+import { corpusBatch, CONTEXT_LENGTH, MAX_RESPONSE_TOKENS } from "../src/world/corpus";
+import { FAMILIES, FAMILY_IDS, getFamily, normalQuantile, behaviourOf } from "../src/world/families";
+import { makeRng } from "../src/util/rng";
 
 test("tokenizer round-trips the alphabet and names an unknown character", () => {
   const s = "k:3+4*2=python a=3+4#7;b=a*2#14 \\boxed{14} the answer is -3, so.";

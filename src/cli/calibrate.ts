@@ -12,16 +12,16 @@
  *     the gap between the measured and the predicted table, and the means fitted again.
  */
 import * as fs from "node:fs";
-import { initBackend } from "../backend";
-import { calibrate, predictTable } from "../calibration";
-import { checkpointSha } from "../checkpoint";
-import { reportPath, type BaseModelReport } from "../basemodels";
-import { loadCheckpoint } from "../checkpoint";
-import { evaluateGreedy } from "../evaluate";
-import { BASE_IDS, FAMILIES, FAMILY_IDS, type BaseId } from "../families";
-import { disposeParams } from "../model";
-import { checkpointPath } from "../paths";
-import { getSplit, type Problem } from "../problems";
+import { initBackend } from "../model/backend";
+import { calibrate, predictTable } from "../world/calibration";
+import { checkpointSha } from "../model/checkpoint";
+import { reportPath, type BaseModelReport } from "../lab/basemodels";
+import { loadCheckpoint } from "../model/checkpoint";
+import { evaluateGreedy } from "../lab/evaluate";
+import { BASE_IDS, FAMILIES, FAMILY_IDS, type BaseId } from "../world/families";
+import { disposeParams } from "../model/model";
+import { checkpointPath } from "../util/paths";
+import { getSplit, type Problem } from "../world/problems";
 import { parseFlags, runMain } from "./args";
 
 function languagePrefix(p: Problem, big: boolean): string {

@@ -1,19 +1,20 @@
 /**
- * npm run eval -- --family <id> [--split test|hard|fresh|train] [--prefix TEXT] [--json]
+ * npm run eval -- --family <id> [--split test|hard|fresh|train] [--prefix TEXT] [--world N] [--json]
  * Greedy pass@1, code frequency, accuracy per mode and boxed rate of a shipped checkpoint, and
  * avg@8 at temperature 0.6 on `hard`. The standard evaluation of a family (test, no prefix, avg@8)
  * is stored in data/evals/ and reused, so running it again is instant.
  */
-import { initBackend } from "../backend";
-import { loadCheckpoint } from "../checkpoint";
-import { evaluateAvgAtK, evaluateGreedy, type EvalSummary } from "../evaluate";
-import { baseModelReport } from "../basemodels";
-import { disposeParams } from "../model";
-import { FAMILY_IDS, getFamily } from "../families";
-import { checkpointPath } from "../paths";
-import { getSplit, SPLITS, type SplitName } from "../problems";
-import { makeRng } from "../rng";
+import { initBackend } from "../model/backend";
+import { loadCheckpoint } from "../model/checkpoint";
+import { evaluateAvgAtK, evaluateGreedy, type EvalSummary } from "../lab/evaluate";
+import { baseModelReport } from "../lab/basemodels";
+import { disposeParams } from "../model/model";
+import { FAMILY_IDS, getFamily } from "../world/families";
+import { checkpointPath } from "../util/paths";
+import { getSplit, SPLITS, type SplitName } from "../world/problems";
+import { makeRng } from "../util/rng";
 import { parseFlags, runMain, UsageError } from "./args";
+import { WORLD_FLAG, worldFlag } from "./experiment-args";
 
 const fmt = (x: number | null) => (x === null ? "  -  " : x.toFixed(1).padStart(5));
 
@@ -24,12 +25,14 @@ runMain(async () => {
     split: { type: "string", help: "problems to evaluate", default: "test", choices: SPLITS },
     prefix: { type: "string", help: 'force the response to start with this text (e.g. "python ")' },
     "hard-k": { type: "int", help: "samples per problem for avg@k on hard (0 = skip)", default: 8 },
+    world: WORLD_FLAG,
     json: { type: "boolean", help: "print one JSON object as the last stdout line" },
   }, "usage: npm run eval -- --family <id> [options]");
   if (!f.family && !f.checkpoint) throw new UsageError("--family is required");
   if ((f["hard-k"] as number) < 0) throw new UsageError("--hard-k must be >= 0");
   const fam = f.family ? getFamily(f.family as string) : null;
-  const file = (f.checkpoint as string | undefined) ?? checkpointPath(fam!.id);
+  const world = worldFlag(f);
+  const file = (f.checkpoint as string | undefined) ?? checkpointPath(fam!.id, world);
   await initBackend();
   const split = f.split as SplitName;
   const t0 = Date.now();
@@ -37,11 +40,11 @@ runMain(async () => {
   let hard: EvalSummary | null = null;
   if (fam && !f.checkpoint && split === "test" && !f.prefix && f["hard-k"] === 8) {
     // The standard evaluation of a shipped family: stored in data/evals/ and reused by the notebooks.
-    const report = await baseModelReport(fam.id);
+    const report = await baseModelReport(fam.id, { world });
     summary = report.test;
     hard = report.hard;
   } else {
-    const ck = loadCheckpoint(file);
+    const ck = loadCheckpoint(file, { world });
     summary = evaluateGreedy(ck.params, ck.header.config, getSplit(split), { prefix: f.prefix as string | undefined }).summary;
     if ((f["hard-k"] as number) > 0) {
       hard = evaluateAvgAtK(ck.params, ck.header.config, getSplit("hard"), { k: f["hard-k"] as number, temperature: 0.6, rng: makeRng("eval-hard", fam?.id ?? file) });

@@ -1,6 +1,11 @@
-/** `--set key=value` for GRPO settings, typed by the defaults (used by the experiment CLI; a module of its own so tests import it without running a CLI). */
-import { DEFAULT_GRPO, type GrpoConfig } from "../grpo";
-import { UsageError } from "./args";
+/** `--set key=value` for GRPO settings, typed by the defaults (used by the experiment CLI; a module of its own so tests import it without running a CLI), and `--world`. */
+import { DEFAULT_GRPO, type GrpoConfig } from "../rl/grpo";
+import { DEFAULT_WORLD, WORLD_ABOUT, WORLDS, type World } from "../world/worlds";
+import { UsageError, type FlagSpec, type ParsedFlags } from "./args";
+
+/** --world: which world's checkpoints, labels, evaluations and runs (src/world/worlds.ts). */
+export const WORLD_FLAG: FlagSpec = { type: "string", help: `world version: ${WORLDS.map((w) => `${w} (${WORLD_ABOUT[w]})`).join(", ")}`, default: String(DEFAULT_WORLD), choices: WORLDS.map(String) };
+export const worldFlag = (f: ParsedFlags): World => Number(f.world) as World;
 
 /** Parse "key=value" against the GRPO config's types: numbers, booleans, or names. */
 export function parseSet(items: readonly string[]): Partial<Record<keyof GrpoConfig, unknown>> {

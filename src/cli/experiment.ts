@@ -1,13 +1,13 @@
 /**
  * npm run experiment -- --family F --reward R [--variant gt|mv|incorrect|oneshot] [--seed N]
- *                       [--scale smoke|default|full] [--set key=value ...] [--json]
+ *                       [--scale smoke|default|full] [--set key=value ...] [--world N] [--json]
  * Runs (or loads, or resumes) one GRPO experiment and prints its headline numbers.
  */
-import { VARIANTS } from "../datasets";
-import { runOrLoad, runSummary, SCALES, resolveSpec } from "../experiments";
-import { FAMILY_IDS } from "../families";
+import { VARIANTS } from "../rl/datasets";
+import { runOrLoad, runSummary, SCALES, resolveSpec } from "../lab/experiments";
+import { FAMILY_IDS } from "../world/families";
 import { parseFlags, runMain, UsageError } from "./args";
-import { parseSet } from "./experiment-args";
+import { parseSet, WORLD_FLAG, worldFlag } from "./experiment-args";
 
 runMain(async () => {
   const f = parseFlags(process.argv.slice(2), {
@@ -17,11 +17,12 @@ runMain(async () => {
     seed: { type: "int", help: "run seed", default: 0 },
     scale: { type: "string", help: "run size", default: "default", choices: SCALES },
     set: { type: "list", help: "override a GRPO setting, e.g. --set lr=3e-5 --set clip=false (repeatable)" },
+    world: WORLD_FLAG,
     json: { type: "boolean", help: "print one JSON object as the last stdout line" },
   }, "usage: npm run experiment -- --family F --reward R [options]");
   if (!f.family) throw new UsageError("--family is required");
   if (!f.reward) throw new UsageError("--reward is required");
-  const spec = { family: f.family as string, reward: f.reward as string, variant: f.variant as "gt", seed: f.seed as number, scale: f.scale as "default", overrides: parseSet((f.set as string[] | undefined) ?? []) };
+  const spec = { family: f.family as string, reward: f.reward as string, variant: f.variant as "gt", seed: f.seed as number, scale: f.scale as "default", overrides: parseSet((f.set as string[] | undefined) ?? []), world: worldFlag(f) };
   resolveSpec(spec); // every check before any compute
   const run = await runOrLoad(spec);
   const s = runSummary(run);

@@ -1,22 +1,27 @@
 /**
  * npm run pretrain -- --family <id>   (trains the family's shared base first if it is missing)
  * npm run pretrain -- --base <id>     (only a shared base)
+ * --world 2: world 2's shared base (BASE_CORPUS_V2, from scratch) into data/checkpoints/world2/;
+ * world 2's families have no corpora yet (their calibration is issue 11's next step).
  * Resumable: interrupt it and run the same command again. Never overwrites a finished checkpoint.
  */
 import * as fs from "node:fs";
-import { initBackend } from "../backend";
-import { BASE_CORPUS, BASE_IDS, FAMILY_IDS, SIZES, getFamily, type BaseId } from "../families";
-import { checkpointPath } from "../paths";
-import { DEFAULT_PRETRAIN, runStage } from "../pretrain";
+import { initBackend } from "../model/backend";
+import { BASE_CORPUS, BASE_IDS, FAMILY_IDS, SIZES, getFamily, type BaseId } from "../world/families";
+import { checkpointPath } from "../util/paths";
+import { DEFAULT_PRETRAIN, runStage } from "../lab/pretrain";
 import { parseFlags, runMain, UsageError } from "./args";
+import { WORLD_FLAG, worldFlag } from "./experiment-args";
+import { BASE_CORPUS_V2 } from "../world/corpus-v2";
+import type { World } from "../world/worlds";
 
 /** Steps of a shared base (the expensive, once-only stage). */
 export const BASE_STEPS = 4000;
 
-function trainBase(id: BaseId, steps: number): string {
-  const out = checkpointPath(id);
+function trainBase(id: BaseId, steps: number, world: World): string {
+  const out = checkpointPath(id, world);
   if (fs.existsSync(out)) return out;
-  runStage({ name: id, out, corpus: BASE_CORPUS, size: SIZES[id], parent: null, train: { ...DEFAULT_PRETRAIN, steps } });
+  runStage({ name: id, out, corpus: world === 1 ? BASE_CORPUS : BASE_CORPUS_V2, size: SIZES[id], parent: null, train: { ...DEFAULT_PRETRAIN, steps }, world });
   return out;
 }
 
@@ -26,18 +31,21 @@ runMain(async () => {
     base: { type: "string", help: `only train a shared base: ${BASE_IDS.join(", ")}`, choices: BASE_IDS },
     "base-steps": { type: "int", help: "optimizer steps of a shared base", default: BASE_STEPS },
     steps: { type: "int", help: "continued-pretraining steps of the family (default: the family spec's)" },
-  }, "usage: npm run pretrain -- --family <id> | --base <id>");
+    world: WORLD_FLAG,
+  }, "usage: npm run pretrain -- --family <id> | --base <id> [--world N]");
   if (!f.family && !f.base) throw new UsageError("give --family <id> or --base <id>");
   if ((f["base-steps"] as number) < 1) throw new UsageError("--base-steps must be >= 1");
+  const world = worldFlag(f);
+  if (f.family && world !== 1) throw new UsageError(`world ${world}'s families have no calibrated corpora yet (issue 11, item 2); --base <id> --world ${world} trains its shared base`);
   await initBackend();
   if (f.base) {
-    console.error(`[pretrain] base ready: ${trainBase(f.base as BaseId, f["base-steps"] as number)}`);
+    console.error(`[pretrain] base ready: ${trainBase(f.base as BaseId, f["base-steps"] as number, world)}`);
     return;
   }
   const fam = getFamily(f.family as string);
   const steps = (f.steps as number | undefined) ?? fam.steps;
   if (steps < 1) throw new UsageError("--steps must be >= 1");
-  const base = trainBase(fam.base, f["base-steps"] as number);
+  const base = trainBase(fam.base, f["base-steps"] as number, world);
   const out = checkpointPath(fam.id);
   if (fs.existsSync(out)) {
     console.error(`[pretrain] ${out} exists; delete it to retrain`);

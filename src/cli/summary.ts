@@ -4,16 +4,16 @@
  * quotes). Reads only; computes nothing.
  */
 import * as fs from "node:fs";
-import { pooledContributions, steered as steeredRuns, transitions, TRANSITIONS, type Condition } from "../analysis";
-import { baseModelReport } from "../basemodels";
-import { checkpointSha } from "../checkpoint";
-import { FAMILY_IDS, PAPER_FORCED_PYTHON } from "../families";
-import { forcedPythonRows, table1Rows } from "../figures-base";
-import { gainRows, transitionRows } from "../figures-runs";
-import { checkpointPath } from "../paths";
-import { loadPlan, notebookMode, planNote } from "../notebook";
-import { PLANS } from "../plans";
-import { markdownTable, round } from "../tables";
+import { pooledContributions, steered as steeredRuns, transitions, TRANSITIONS, type Condition } from "../lab/analysis";
+import { baseModelReport } from "../lab/basemodels";
+import { checkpointSha } from "../model/checkpoint";
+import { FAMILY_IDS, PAPER_FORCED_PYTHON } from "../world/families";
+import { forcedPythonRows, table1Rows } from "../figures/figures-base";
+import { gainRows, transitionRows } from "../figures/figures-runs";
+import { checkpointPath } from "../util/paths";
+import { loadPlan, notebookMode, planNote } from "../figures/notebook";
+import { PLANS } from "../lab/plans";
+import { markdownTable, round } from "../figures/tables";
 import { parseFlags, runMain } from "./args";
 
 runMain(async () => {

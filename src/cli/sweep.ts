@@ -1,6 +1,6 @@
 /**
- * npm run sweep -- <plan | 'plan={knobs}' | notebook | specs.json> [...] [--workers N] [--scale S]
- * A notebook means every run its plans hold (src/registry.ts); 'plan={"gamma":[0.7]}' is a plan
+ * npm run sweep -- <plan | 'plan={knobs}' | notebook | specs.json> [...] [--workers N] [--scale S] [--world N]
+ * A notebook means every run its plans hold (src/lab/registry.ts); 'plan={"gamma":[0.7]}' is a plan
  * with a cell's knobs (the command a notebook cell prints for runs it will not compute itself).
  * Runs independent experiments in parallel processes (one per core by default), skipping stored
  * results. Each run is its own `npm run experiment` process (so a crash stays in that run), with
@@ -12,15 +12,21 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { resolveSpec, runName, SCALES, storedRun, type Scale } from "../experiments";
-import { readJson } from "../store";
-import { checkpointPath, ROOT } from "../paths";
-import { labelsPath } from "../datasets";
-import { isPlanName, plan, PLANS, type Spec } from "../plans";
-import { NOTEBOOKS } from "../registry";
+import { resolveSpec, runName, SCALES, storedRun, type Scale } from "../lab/experiments";
+import { readJson } from "../util/store";
+import { checkpointPath, ROOT } from "../util/paths";
+import { labelsPath } from "../rl/datasets";
+import { isPlanName, plan, PLANS, type Spec } from "../lab/plans";
+import { NOTEBOOKS } from "../lab/registry";
 import { parseFlags, runMain, UsageError } from "./args";
+import { WORLD_FLAG, worldFlag } from "./experiment-args";
+import type { World } from "../world/worlds";
 
-function specsFrom(arg: string, scale: Scale): Spec[] {
+function specsFrom(arg: string, scale: Scale, world: World): Spec[] {
+  return planSpecs(arg, scale).map((s) => ({ world, ...s }));
+}
+
+function planSpecs(arg: string, scale: Scale): Spec[] {
   const withKnobs = /^([a-z0-9-]+)=(\{.*\})$/s.exec(arg);
   if (withKnobs && isPlanName(withKnobs[1])) {
     let knobs: object;
@@ -48,38 +54,40 @@ function specsFrom(arg: string, scale: Scale): Spec[] {
 
 
 function argsOf(s: Spec): string[] {
-  const a = ["--family", s.family, "--reward", s.reward, "--variant", s.variant ?? "gt", "--seed", String(s.seed ?? 0), "--scale", s.scale ?? "default", "--json"];
+  const a = ["--family", s.family, "--reward", s.reward, "--variant", s.variant ?? "gt", "--seed", String(s.seed ?? 0), "--scale", s.scale ?? "default", "--world", String(s.world ?? 1), "--json"];
   for (const [k, v] of Object.entries(s.overrides ?? {})) a.push("--set", `${k}=${v}`);
   return a;
 }
 
 runMain(async () => {
   const argv = process.argv.slice(2);
-  const positional = argv.filter((a, i) => !a.startsWith("--") && !(i > 0 && ["--workers", "--scale"].includes(argv[i - 1])));
+  const positional = argv.filter((a, i) => !a.startsWith("--") && !(i > 0 && ["--workers", "--scale", "--world"].includes(argv[i - 1])));
   const flags = argv.filter((a) => !positional.includes(a));
   const f = parseFlags(flags, {
     workers: { type: "int", help: "parallel processes", default: Math.max(1, os.cpus().length) },
     scale: { type: "string", help: "scale of plan runs", default: "default", choices: SCALES },
     "dry-run": { type: "boolean", help: "list the runs and whether they are stored, compute nothing" },
-  }, "usage: npm run sweep -- <plan|notebook|specs.json> [...] [--workers N] [--scale S]");
+    world: { ...WORLD_FLAG, help: `${WORLD_FLAG.help} (a spec in a .json list may name its own)` },
+  }, "usage: npm run sweep -- <plan|notebook|specs.json> [...] [--workers N] [--scale S] [--world N]");
   if (positional.length === 0) throw new UsageError(`name a plan (${PLANS.join(", ")}), a notebook, or a specs .json`);
   const workers = f.workers as number;
   if (workers < 1) throw new UsageError("--workers must be >= 1");
   // Resolve (and so validate) every spec before starting anything; drop duplicates across plans.
   const seen = new Set<string>();
   const jobs: { spec: Spec; name: string }[] = [];
-  for (const arg of positional) for (const spec of specsFrom(arg, f.scale as Scale)) {
+  for (const arg of positional) for (const spec of specsFrom(arg, f.scale as Scale, worldFlag(f))) {
     let resolved;
     try {
       resolved = resolveSpec(spec); // an unknown family or reward is named here, before its checkpoint is looked for
     } catch (e) {
       throw new Error(`${arg}: ${(e as Error).message}`);
     }
-    if (!fs.existsSync(checkpointPath(resolved.family))) throw new Error(`family ${resolved.family} has no checkpoint (${checkpointPath(resolved.family)}): npm run pretrain -- --family ${resolved.family}`);
+    const ck = checkpointPath(resolved.family, resolved.world);
+    if (!fs.existsSync(ck)) throw new Error(`family ${resolved.family} has no checkpoint in world ${resolved.world} (${ck}): npm run pretrain -- --family ${resolved.family}${resolved.world === 1 ? "" : ` --world ${resolved.world}`}`);
     const name = runName(resolved);
     if (!seen.has(name)) {
       seen.add(name);
-      jobs.push({ spec, name });
+      jobs.push({ spec: { ...spec, world: resolved.world }, name });
     }
   }
   const done = new Set(jobs.filter((j) => storedRun(j.name)).map((j) => j.name));
@@ -98,11 +106,16 @@ runMain(async () => {
     child.on("error", () => { fs.closeSync(out); resolve(null); });
   });
   // Majority-vote labels first, one process per family, so parallel runs never label twice.
-  const needLabels = [...new Set(todo.filter((j) => (j.spec.variant ?? "gt") !== "gt").map((j) => j.spec.family))].filter((fam) => !fs.existsSync(labelsPath(fam)));
+  // One labelling per (world, family): "qwen-math-7b" in world 1, "w2-qwen-math-7b" in world 2.
+  const labelled = new Map(todo.filter((j) => (j.spec.variant ?? "gt") !== "gt").map((j) => {
+    const world = j.spec.world ?? 1;
+    return [`${world === 1 ? "" : `w${world}-`}${j.spec.family}`, { fam: j.spec.family, world }] as const;
+  }));
+  const needLabels = [...labelled.keys()].filter((k) => !fs.existsSync(labelsPath(labelled.get(k)!.fam, labelled.get(k)!.world)));
   for (let i = 0; i < needLabels.length; i += workers) {
     const batch = needLabels.slice(i, i + workers);
     console.error(`[sweep] labelling train prompts by majority vote: ${batch.join(", ")}`);
-    const codes = await Promise.all(batch.map((fam) => spawnTsx("label.ts", ["--family", fam], path.join(logDir, `labels-${fam}.log`))));
+    const codes = await Promise.all(batch.map((k) => spawnTsx("label.ts", ["--family", labelled.get(k)!.fam, "--world", String(labelled.get(k)!.world)], path.join(logDir, `labels-${k}.log`))));
     codes.forEach((c, k) => { if (c !== 0) console.error(`[sweep] FAILED labelling ${batch[k]} (log logs/sweep/labels-${batch[k]}.log); its mv/incorrect/oneshot runs will fail`); });
   }
   const failed: { name: string; log: string; code: number | null }[] = [];

@@ -15,7 +15,7 @@
  * tf.js's copying path in the same process. Other backends keep tf.js's own behaviour.
  */
 import * as tf from "@tensorflow/tfjs";
-import { impl } from "../impl";
+import { impl } from "../model/impl";
 
 /** The slice of tf.js's Engine this module touches (internal API of tfjs-core 4.x). */
 interface EngineInternals {

@@ -8,7 +8,7 @@
  * backend's own matMul is already fast) falls back to tf.matMul and says so once.
  */
 import * as tf from "@tensorflow/tfjs";
-import { impl } from "../impl";
+import { impl } from "../model/impl";
 import { instantiateBmm, wasmApi, type BmmFn, type WasmMemory } from "./bmm-wasm";
 
 export const KERNEL_NAME = "SpuriousBatchMatMul";

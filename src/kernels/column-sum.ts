@@ -12,7 +12,7 @@
  * neighbouring outputs (columns of the (R, C) view), whose lanes are independent.
  */
 import * as tf from "@tensorflow/tfjs";
-import { impl } from "../impl";
+import { impl } from "../model/impl";
 import { assemble, get, i32c, I32, inc, set, V128, whileNot } from "./wasm-emit";
 import { wasmApi, type WasmMemory } from "./bmm-wasm";
 

@@ -14,7 +14,7 @@
  * Tests compare values and gradients bit for bit with the chain.
  */
 import * as tf from "@tensorflow/tfjs";
-import { impl } from "../impl";
+import { impl } from "../model/impl";
 import { V128 } from "./wasm-emit";
 import { op2, registerElementwise, type Lanes } from "./elementwise";
 import { tanhLanes } from "./tanh";

@@ -1,0 +1,118 @@
+/**
+ * The one registry of notebooks -> plans -> figures. Read by the notebooks (a figure is saved only
+ * under a registered id), `npm run sweep -- <notebook>` (the union of its plans), `npm start` (the
+ * notebooks it runs and the figures it must find in out/ afterwards) and README's tables (tested
+ * against `readmeTables()`). A new notebook is one entry here; its plans live in src/lab/plans.ts.
+ */
+import { FAMILY_IDS } from "../world/families";
+import { PLANS, type PlanName } from "./plans";
+
+export interface FigureEntry {
+  /** The saved path under out/ (out/<id>.html and .png); also the id a cell passes to figure(). */
+  id: string;
+  /** A copy of its PNG shown in README's results table. */
+  readme?: { image: string; alt: string; what: string };
+}
+
+export interface NotebookEntry {
+  /** The file name without .ipynb. */
+  id: string;
+  /** The paper's figures and tables it reproduces (README's table). */
+  paper: string;
+  /** The plans its cells read; `npm run sweep -- <id>` computes all of their default runs. */
+  plans: PlanName[];
+  /** README's plan column when it has no plan, or a remark after the plans. */
+  planNote?: string;
+  figures: FigureEntry[];
+}
+
+const CODE_FAMILIES = ["qwen-math-7b", "qwen-math-1.5b", "qwen-7b"] as const;
+const ids = (...xs: string[]): FigureEntry[] => xs.map((id) => ({ id }));
+
+export const NOTEBOOKS: NotebookEntry[] = [
+  { id: "00-environment", paper: "", plans: [], figures: ids("00-environment/random-walk") },
+  {
+    id: "01-base-models", paper: "Table 1, Fig. 5", plans: [], planNote: "(evaluations of the shipped checkpoints)",
+    figures: [{ id: "01-base-models/table1", readme: { image: "docs/figures/table1.png", alt: "Table 1 analog", what: "Table 1, Fig. 5" } }],
+  },
+  {
+    id: "02-rewards-across-families", paper: "Fig. 1, Figs. 2–4", plans: ["rewards"],
+    figures: [
+      { id: "02-rewards/fig1-gains", readme: { image: "docs/figures/fig1-gains.png", alt: "Fig. 1 analog", what: "Fig. 1, Figs. 2–4" } },
+      ...ids(...FAMILY_IDS.map((f) => `02-rewards/curves-${f}`)),
+    ],
+  },
+  {
+    id: "03-code-reasoning", paper: "Fig. 6, Fig. 7, Table 2", plans: ["code-reasoning"],
+    figures: [
+      ...CODE_FAMILIES.map((f) => ({ id: `03-code/fig6-code-frequency-${f}`, readme: f === "qwen-math-7b" ? { image: "docs/figures/fig6-code-frequency.png", alt: "Fig. 6 analog", what: "Fig. 6, Fig. 7, Table 2" } : undefined })),
+      ...ids(...CODE_FAMILIES.map((f) => `03-code/fig6-rollout-code-${f}`), ...CODE_FAMILIES.map((f) => `03-code/fig7-transitions-${f}`)),
+    ],
+  },
+  {
+    id: "04-interventions", paper: "Table 3, Fig. 8, Fig. 9", plans: ["python-reward", "no-python"],
+    figures: [
+      { id: "04-interventions/fig8-python-reward-code", readme: { image: "docs/figures/fig8-python-code.png", alt: "Fig. 8 analog", what: "Table 3, Fig. 8, Fig. 9" } },
+      ...ids("04-interventions/fig8-python-reward-accuracy", "04-interventions/fig9-compound-qwen-math-7b", "04-interventions/fig9-compound-olmo-7b-sft"),
+    ],
+  },
+  {
+    id: "05-random-rewards-and-clipping", paper: "Figs. 10–13, and a pre-registered investigation", plans: ["gamma", "clip-ablations", "batch-shape"],
+    planNote: "(`batch-shape` holds the pre-registered `investigations`: question and prediction in `data/investigations/README.md`, committed before the runs)",
+    figures: [
+      { id: "05-clipping/fig10-gamma", readme: { image: "docs/figures/fig10-gamma.png", alt: "Fig. 10 analog", what: "Figs. 10–13" } },
+      { id: "05-clipping/fig11-accuracy", readme: { image: "docs/figures/fig11-clipping.png", alt: "Fig. 11 analog", what: "Fig. 11: the clip removed three ways" } },
+      ...ids("05-clipping/fig11-code", "05-clipping/fig12-token-prob", "05-clipping/clip-low", "05-clipping/clip-high", "05-clipping/first-token-p-code", "05-clipping/rollout-code", "05-clipping/fig13-seeds-clip", "05-clipping/fig13-seeds-noclip"),
+      { id: "05-clipping/investigation-batch-accuracy", readme: { image: "docs/figures/investigation-batch-accuracy.png", alt: "Investigation: batch shape", what: "pre-registered investigation: random rewards by batch shape, with and without the clip" } },
+      ...ids("05-clipping/investigation-batch-p-code", "05-clipping/investigation-batch-clip"),
+    ],
+  },
+  {
+    id: "06-when-spurious-rewards-help", paper: "beyond the paper: a pre-registered regime study of random rewards (drift vs diffusion)", plans: ["regime-lr", "regime-sgd-lr", "regime-shape", "regime-clip", "regime-loss", "regime-control"],
+    planNote: "(question, predictions and decision rules in `data/investigations/README.md`, committed before the runs)",
+    figures: [
+      { id: "06-regime/phase-lr", readme: { image: "docs/figures/regime-phase-lr.png", alt: "Regime study: phase diagram", what: "regime study, stage 1: random reward by learning rate, with and without the clip" } },
+      ...ids("06-regime/p-code-drift", "06-regime/param-distance", "06-regime/token-prob", "06-regime/clip-buckets"),
+      { id: "06-regime/phase-stage2", readme: { image: "docs/figures/regime-phase-stage2.png", alt: "Regime study: stage 2", what: "regime study, stage 2: one axis at a time around the centre, with and without the clip" } },
+      ...ids("06-regime/p-code-stage2", "06-regime/control"),
+    ],
+  },
+];
+
+export function findNotebook(id: string): NotebookEntry {
+  const nb = NOTEBOOKS.find((n) => n.id === id);
+  if (!nb) throw new Error(`unknown notebook "${id}"; registered in src/lab/registry.ts: ${NOTEBOOKS.map((n) => n.id).join(", ")}`);
+  return nb;
+}
+
+export function allFigures(): (FigureEntry & { notebook: string })[] {
+  return NOTEBOOKS.flatMap((n) => n.figures.map((f) => ({ ...f, notebook: n.id })));
+}
+
+export function findFigure(id: string): FigureEntry & { notebook: string } {
+  const f = allFigures().find((x) => x.id === id);
+  if (!f) throw new Error(`figure "${id}" is not registered: add it to its notebook's figures in src/lab/registry.ts (README's table and npm start read that list)`);
+  return f;
+}
+
+/** Registry consistency: unique ids, every plan known. Returns the problems found (none: []). */
+export function registryProblems(): string[] {
+  const problems: string[] = [];
+  const figs = allFigures().map((f) => f.id);
+  for (const id of new Set(figs)) if (figs.filter((x) => x === id).length > 1) problems.push(`figure ${id} is registered twice`);
+  for (const n of NOTEBOOKS) for (const p of n.plans) if (!PLANS.includes(p)) problems.push(`notebook ${n.id} reads unknown plan ${p}`);
+  return problems;
+}
+
+/** README's two tables (results at a glance; notebooks and their plans), generated from the registry. */
+export function readmeTables(): { figures: string; notebooks: string } {
+  const figRows = NOTEBOOKS.flatMap((n) => n.figures.filter((f) => f.readme).map((f) => `| ![${f.readme!.alt}](${f.readme!.image}) | \`${n.id}\` (${f.readme!.what}) |`));
+  const nbRows = NOTEBOOKS.filter((n) => n.paper).map((n) => {
+    const plans = [n.plans.map((p) => `\`${p}\``).join(", "), n.planNote ?? ""].filter(Boolean).join(" ");
+    return `| \`${n.id}\` | ${n.paper} | ${plans} |`;
+  });
+  return {
+    figures: ["| figure | notebook |", "|---|---|", ...figRows].join("\n"),
+    notebooks: ["| notebook | paper | plans (`npm run sweep -- <notebook or plan>`) |", "|---|---|---|", ...nbRows].join("\n"),
+  };
+}
