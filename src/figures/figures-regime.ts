@@ -104,7 +104,7 @@ export function ruleRows(runs: readonly RegimeRun[]): { ruleA: string; rows: Row
     }
   }
   if (!aText) aText = ruleA(cells.filter((c) => (REGIME_LRS as readonly number[]).includes(c.lr)).map((c) => ({ ...c, unclipped: three(c.unclipped), oneUpdate: three(c.oneUpdate) }))).reason;
-  const b = ruleBReport(runs, { expected: cells.map((c) => c.id) });
+  const b = ruleBReport(runs, { expected: cells.map((c) => c.id), screen: true });
   return { ruleA: aText, rows: b.rows, ruleB: `stage-1 screen (rule B is applied once stage 2 is complete): ${b.text}` };
 }
 
@@ -130,9 +130,10 @@ export function plannedCells(plans: readonly string[], scale: Scale): string[] {
  * Rule B over the cells of the stored runs. `expected` names every cell the rule must see (a cell
  * with no stored run is incomplete, so the rule is not final); `sharedUnclipped` names the cell
  * whose unclipped arm a clip point borrows (pre-registered: without the clip, a clip point's runs
- * would be that cell's runs).
+ * would be that cell's runs). `screen`: the cells are only part of the grid (stage 1 alone), so the
+ * rule's outcome on them is never called final.
  */
-export function ruleBReport(runs: readonly RegimeRun[], opts: { expected: readonly string[]; sharedUnclipped?: string }): { text: string; rows: Row[]; result: RuleBResult } {
+export function ruleBReport(runs: readonly RegimeRun[], opts: { expected: readonly string[]; sharedUnclipped?: string; screen?: boolean }): { text: string; rows: Row[]; result: RuleBResult } {
   const stored = lrCells(runs);
   const centre = stored.find((c) => c.id === opts.sharedUnclipped);
   const shared = new Set<string>();
@@ -150,9 +151,10 @@ export function ruleBReport(runs: readonly RegimeRun[], opts: { expected: readon
     "C > 0 (pairs)": v.clipEffectPositive, "clipped gain": round(v.clippedMeanGain), "mean C": round(v.meanClipEffect), "median min per run": round(v.cost / 60),
   }));
   const open = b.verdicts.filter((v) => v.status === "incomplete" || v.status === "needs seeds 3-5").map((v) => `${v.id}: ${v.status}`);
-  const verdict = b.chosen ? `${b.chosen} qualifies (the cheapest qualifying cell)` : b.final ? "no cell qualifies" : "no cell qualifies so far";
+  const final = b.final && !opts.screen;
+  const verdict = b.chosen ? `${b.chosen} qualifies (the cheapest qualifying cell)` : final ? "no cell qualifies" : "no cell qualifies so far";
   const text = `${verdict}${open.length ? `; open: ${open.join("; ")}` : ""}; highest clipped-arm mean gain: ${b.closest ?? b.chosen ?? "none"}`;
-  return { text: b.final ? `FINAL: ${text}` : text, rows, result: b };
+  return { text: final ? `FINAL: ${text}` : text, rows, result: b };
 }
 
 /**
