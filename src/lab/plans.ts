@@ -206,6 +206,13 @@ const clipOnly = (label: string, grpo: GrpoOverrides): GridPoint => ({ label, gr
 /** SGD's learning rates tried on ground truth (pre-registered); the chosen one is SGD_LR below. */
 export const SGD_LRS = [0.01, 0.03, 0.1, 0.3, 1];
 export const SGD_MOMENTUM = 0.9;
+/**
+ * Chosen in session 4 by the pre-registered rule (src/lab/regime.ts chooseSgdLr) from the step-10
+ * test accuracy of the ground-truth runs only: Adam 97.8; SGD 0.01: 90.6, 0.03: 6.8, 0.1: 1.0, 0.3: 0,
+ * 1: 0 (data/investigations/README.md records it). It is the grid's lowest lr, and its per-step KL to
+ * the pre-step policy is ~20x Adam's: matched in ground-truth speed, not in step size.
+ */
+export const SGD_LR = 0.01;
 
 /** The centre's cell label at a scale (a clip point's unclipped arm is this cell's). */
 export function regimeCentreLabel(scale: Scale): string {
@@ -225,6 +232,9 @@ const REGIME_STAGE2 = {
   "regime-loss": stage2("regime study, stage 2: the paper's token-mean over packed micro-batches of 4 rows, clip on and off", "loss", {
     "token-mean": { label: "token-mean (packed groups of 4)", grpo: { lossAggregation: "token-mean", tokenMeanGroup: 4 } },
   }),
+  "regime-optimizer": stage2("regime study, stage 2: SGD (momentum 0.9) at the lr matched to Adam's ground-truth speed, clip on and off", "optimizer", {
+    sgd: { label: `SGD (momentum ${SGD_MOMENTUM}), lr ${SGD_LR}`, grpo: { optimizer: "sgd", momentum: SGD_MOMENTUM, lr: SGD_LR } },
+  }),
   "regime-control": stage2("regime study, stage 2: a family with no code (toy OLMo2-7B) at the centre and at the default lr 1e-4 x 60, clip on and off", "lr", { "1e-4": lrBudget(1e-4) }, "olmo-7b"),
   "regime-sgd-lr": def({
     about: "regime study, stage 2: choosing SGD's lr on ground truth only (Adam at the centre beside SGD with momentum 0.9 at each lr)",
@@ -238,7 +248,7 @@ const REGIME_STAGE2 = {
 };
 
 /** Stage 2's axes on toy Qwen2.5-Math-7B: the cells rule B reads beside stage 1's. */
-export const REGIME_AXIS_PLANS = ["regime-shape", "regime-clip", "regime-loss"] as const;
+export const REGIME_AXIS_PLANS = ["regime-shape", "regime-clip", "regime-loss", "regime-optimizer"] as const;
 
 const rewardKnobs = (families: readonly FamilyId[]) => ({ families: familyList(families), rewards: choiceList(FIG1_IDS), seeds: seedList(SEEDS) });
 function rewardRuns(k: KnobValues<ReturnType<typeof rewardKnobs>>): PlannedRun[] {
