@@ -94,8 +94,6 @@ async function calibrateWorld1(json: boolean): Promise<void> {
   if (json) console.log(JSON.stringify({ capacity, fits }));
 }
 
-const pct = (x: number | null) => (x === null ? "   -" : x.toFixed(1).padStart(5));
-
 /** The capacity table as printed: final-answer accuracy (first-step value accuracy) per mode, size and operation count. */
 function printCapacity(t: StoredCapacity): void {
   console.log(`${t.base} (world ${t.world}, checkpoint ${t.checkpointSha.slice(0, 12)}, ${t.problems} test problems): % final answers right (% first written values right), first step forced at the size`);
@@ -115,7 +113,7 @@ function printFit(id: string, fit: FitV2, target: Table1Target, calibrated: bool
   const p = fit.prediction;
   const means = `mode ${c.mode.mean.toFixed(2)}  code two/three ${c.steps.code.two.mean.toFixed(1)}/${c.steps.code.three.mean.toFixed(1)}  language two/three ${c.steps.language.two.mean.toFixed(1)}/${c.steps.language.three.mean.toFixed(1)}`;
   console.log(`${id.padEnd(18)} ${means}  -> predicted ${rowText(p)} (target ${rowText(target)}; max error ${fit.error.toFixed(1)})${calibrated ? "" : " [spec: starting means, uncalibrated]"}${note}`);
-  const forced = MODES.map((m) => `${m} ${pct(p.forced[m]).trim()}%`).join(", ");
+  const forced = MODES.map((m) => `${m} ${p.forced[m]?.toFixed(1) ?? "-"}%`).join(", ");
   const reach = MODES.filter((m) => fit.reachable[m]).map((m) => `${m} ${fit.reachable[m]![0].toFixed(1)}-${fit.reachable[m]![1].toFixed(1)}%`).join(", ");
   console.log(`${"".padEnd(18)} step sizes 1/2/3: code ${p.sizeShares.code.map((x) => x.toFixed(0)).join("/")}%, language ${p.sizeShares.language.map((x) => x.toFixed(0)).join("/")}%; forced mode: ${forced}; reachable: ${reach || "-"}`);
   for (const m of MODES) {
