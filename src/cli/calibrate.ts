@@ -1,6 +1,8 @@
 /**
- * npm run calibrate [-- --json]
- * The pre-RL calibration, step by step (the only place a knob is fitted to the paper):
+ * npm run calibrate [-- --world 2] [--json]
+ * The pre-RL calibration, step by step (the only place a knob is fitted to the paper).
+ *
+ * World 1 (the default):
  *  1. measure each shared base's capacity per mode on `test`, forcing the mode with a prefix:
  *     code ("python "), language in small steps ("3+4 is "), language in big steps ("3+4*2 is ");
  *  2. for every family, search the logit means of its corpus so that the predicted greedy table
@@ -10,33 +12,56 @@
  *  3. (second pass, automatic when a trained family has a stored evaluation) the network does not
  *     follow its corpus perfectly (cells near p = 0.5 go either way), so the target is shifted by
  *     the gap between the measured and the predicted table, and the means fitted again.
+ *
+ * World 2 (--world 2; the plan is corpus-v2.ts's doc comment):
+ *  1. measure each v2 base's capacity table per mode, step size and operation count (src/lab/
+ *     capacity.ts; stored in data/calibration/world2/, reused while the base is unchanged);
+ *  2. fit each family's mode and step-size means (calibration-v2.ts) to its Table 1 row, and print
+ *     them with each mode's reachable accuracy range; they are copied into families-v2.ts by hand;
+ *  3. the same second pass as world 1, from a family's stored world-2 evaluation.
+ *  --base <id> measures one base only; --problems N measures on the first N test problems (a smoke
+ *  check: nothing is stored).
  */
 import * as fs from "node:fs";
 import { initBackend } from "../model/backend";
-import { calibrate, predictTable } from "../world/calibration";
+import { calibrate, predictTable, rowText, shiftedTarget, type RowCells } from "../world/calibration";
+import { calibrateV2, predictTableV2, type FitV2 } from "../world/calibration-v2";
 import { checkpointSha } from "../model/checkpoint";
 import { reportPath, type BaseModelReport } from "../lab/basemodels";
+import { baseCapacity, pretrainBaseCommand, type StoredCapacity } from "../lab/capacity";
 import { loadCheckpoint } from "../model/checkpoint";
 import { evaluateGreedy } from "../lab/evaluate";
-import { BASE_IDS, FAMILIES, FAMILY_IDS, type BaseId } from "../world/families";
+import { BASE_IDS, FAMILIES, FAMILY_IDS, type BaseId, type Table1Target } from "../world/families";
+import { getFamilyV2 } from "../world/families-v2";
 import { disposeParams } from "../model/model";
 import { checkpointPath } from "../util/paths";
 import { getSplit, type Problem } from "../world/problems";
-import { parseFlags, runMain } from "./args";
+import { MODES } from "../world/traces";
+import type { World } from "../world/worlds";
+import { parseFlags, runMain, UsageError } from "./args";
+import { WORLD_FLAG, worldFlag } from "./experiment-args";
 
 function languagePrefix(p: Problem, big: boolean): string {
   const first = `${p.operands[0]}${p.ops[0]}${p.operands[1]}`;
   return big ? `${first}${p.ops[1]}${p.operands[2]} is ` : `${first} is `;
 }
 
-/** The stored evaluation of a family's current checkpoint, if any. */
-function storedReport(id: string): BaseModelReport | null {
-  const file = reportPath(id, checkpointSha(checkpointPath(id)));
+/** The stored evaluation of a family's current checkpoint in a world, if any. */
+function storedReport(id: string, world: World): BaseModelReport | null {
+  const ck = checkpointPath(id, world);
+  if (!fs.existsSync(ck)) return null;
+  const file = reportPath(id, checkpointSha(ck, world), world);
   return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : null;
 }
 
-runMain(async () => {
-  const f = parseFlags(process.argv.slice(2), { json: { type: "boolean", help: "print one JSON object as the last stdout line" } }, "usage: npm run calibrate [-- --json]");
+/** The target of this pass: the paper's row, or (second pass) the row shifted by measured - predicted. */
+function passTarget(id: string, world: World, target: Table1Target, predicted: RowCells): { target: Table1Target; note: string } {
+  const report = storedReport(id, world);
+  if (!report) return { target, note: "" };
+  return { target: shiftedTarget(target, report.test, predicted), note: ` [2nd pass: measured ${rowText(report.test)} vs predicted ${rowText(predicted)}]` };
+}
+
+async function calibrateWorld1(json: boolean): Promise<void> {
   await initBackend();
   const test = getSplit("test");
   const capacity: Record<string, { code: number; small: number; big: number }> = {};
@@ -61,25 +86,84 @@ runMain(async () => {
     const c = capacity[fam.base as BaseId];
     if (!c) continue;
     const cap = { code: c.code, language: fam.corpus.languageBigSteps > 0.5 ? c.big : c.small };
-    let target = fam.target;
-    let note = "";
-    const report = fs.existsSync(checkpointPath(id)) ? storedReport(id) : null;
-    if (report) {
-      // second pass: aim off by the measured-minus-predicted gap of the current means
-      const now = predictTable(fam.corpus, cap);
-      const shift = (want: number | null, got: number | null, pred: number | null) => (want === null || got === null || pred === null ? want : want - (got - pred));
-      target = {
-        ...fam.target,
-        codeFrequency: shift(fam.target.codeFrequency, report.test.codeFrequency, now.codeFrequency)!,
-        accuracyCode: shift(fam.target.accuracyCode, report.test.accuracyCode, now.accuracyCode),
-        accuracyLanguage: shift(fam.target.accuracyLanguage, report.test.accuracyLanguage, now.accuracyLanguage)!,
-      };
-      if (fam.target.codeFrequency === 0) target.codeFrequency = 0;
-      note = ` [2nd pass: measured code ${report.test.codeFrequency.toFixed(1)}/${report.test.accuracyCode?.toFixed(1) ?? "-"}/${report.test.accuracyLanguage?.toFixed(1) ?? "-"} vs predicted ${now.codeFrequency.toFixed(1)}/${now.accuracyCode?.toFixed(1) ?? "-"}/${now.accuracyLanguage?.toFixed(1) ?? "-"}]`;
-    }
+    const { target, note } = passTarget(id, 1, fam.target, predictTable(fam.corpus, cap));
     const fit = calibrate(fam.corpus, target, cap);
     fits[id] = { mode: fit.corpus.mode.mean, slipCode: fit.corpus.slip.code.mean, slipLanguage: fit.corpus.slip.language.mean, prediction: fit.prediction, maxError: fit.error };
     console.log(`${id.padEnd(18)} mode ${fit.corpus.mode.mean.toFixed(2)}  slip code ${fit.corpus.slip.code.mean.toFixed(2)}  slip language ${fit.corpus.slip.language.mean.toFixed(2)}  -> predicted code ${fit.prediction.codeFrequency.toFixed(1)}%, acc code ${fit.prediction.accuracyCode?.toFixed(1) ?? "-"}%, acc language ${fit.prediction.accuracyLanguage?.toFixed(1) ?? "-"}% (max error ${fit.error.toFixed(1)})${note}`);
   }
-  if (f.json) console.log(JSON.stringify({ capacity, fits }));
+  if (json) console.log(JSON.stringify({ capacity, fits }));
+}
+
+/** The capacity table as printed: final-answer accuracy (first-step value accuracy) per mode, size and operation count. */
+function printCapacity(t: StoredCapacity): void {
+  console.log(`${t.base} (world ${t.world}, checkpoint ${t.checkpointSha.slice(0, 12)}, ${t.problems} test problems): % final answers right (% first written values right), first step forced at the size`);
+  const cols = t.cells.filter((c) => c.mode === "code").map((c) => ({ size: c.size, ops: c.ops }));
+  console.log(`  ${"mode".padEnd(9)}${cols.map((c) => `size ${c.size}, ${c.ops} ops`.padStart(18)).join("")}`);
+  for (const mode of MODES) {
+    const row = cols.map(({ size, ops }) => {
+      const c = t.cells.find((x) => x.mode === mode && x.size === size && x.ops === ops);
+      return (c ? `${c.accuracy.toFixed(1)} (${c.firstStep.toFixed(1)})` : "-").padStart(18);
+    });
+    console.log(`  ${mode.padEnd(9)}${row.join("")}`);
+  }
+}
+
+function printFit(id: string, fit: FitV2, target: Table1Target, calibrated: boolean, note: string): void {
+  const c = fit.corpus;
+  const p = fit.prediction;
+  const means = `mode ${c.mode.mean.toFixed(2)}  code two/three ${c.steps.code.two.mean.toFixed(1)}/${c.steps.code.three.mean.toFixed(1)}  language two/three ${c.steps.language.two.mean.toFixed(1)}/${c.steps.language.three.mean.toFixed(1)}`;
+  console.log(`${id.padEnd(18)} ${means}  -> predicted ${rowText(p)} (target ${rowText(target)}; max error ${fit.error.toFixed(1)})${calibrated ? "" : " [spec: starting means, uncalibrated]"}${note}`);
+  const forced = MODES.map((m) => `${m} ${p.forced[m]?.toFixed(1) ?? "-"}%`).join(", ");
+  const reach = MODES.filter((m) => fit.reachable[m]).map((m) => `${m} ${fit.reachable[m]![0].toFixed(1)}-${fit.reachable[m]![1].toFixed(1)}%`).join(", ");
+  console.log(`${"".padEnd(18)} step sizes 1/2/3: code ${p.sizeShares.code.map((x) => x.toFixed(0)).join("/")}%, language ${p.sizeShares.language.map((x) => x.toFixed(0)).join("/")}%; forced mode: ${forced}; reachable: ${reach || "-"}`);
+  for (const m of MODES) {
+    const want = m === "code" ? target.accuracyCode : target.accuracyLanguage;
+    const r = fit.reachable[m];
+    if (want !== null && r && (want < r[0] - 5 || want > r[1] + 5)) console.log(`${"".padEnd(18)} UNREACHABLE: ${m} accuracy ${want.toFixed(1)}% lies outside what step sizes reach on this base (${r[0].toFixed(1)}-${r[1].toFixed(1)}%)`);
+  }
+  if (MODES.some((m) => (p.forced[m] ?? 0) > 85)) console.log(`${"".padEnd(18)} ABOVE THE CEILING: a forced mode exceeds issue 11's ~85%`);
+}
+
+async function calibrateWorld2(world: World, opts: { base?: BaseId; problems?: number; json: boolean }): Promise<void> {
+  const bases = opts.base ? [opts.base] : [...BASE_IDS];
+  const tables: Partial<Record<BaseId, StoredCapacity>> = {};
+  const missing = bases.filter((b) => !fs.existsSync(checkpointPath(b, world)));
+  if (missing.length === bases.length) throw new Error(`world ${world}'s shared base${bases.length > 1 ? "s are" : " is"} not pretrained yet (${bases.map((b) => checkpointPath(b, world)).join(", ")}); pretrain ${bases.length > 1 ? "them" : "it"} first: ${bases.map((b) => pretrainBaseCommand(b, world)).join(" ; ")}`);
+  for (const base of bases) {
+    if (missing.includes(base)) {
+      console.error(`[calibrate] world ${world}'s ${base} is not pretrained yet: its families are skipped (${pretrainBaseCommand(base, world)})`);
+      continue;
+    }
+    tables[base] = await baseCapacity(base, { world, problems: opts.problems });
+    printCapacity(tables[base]!);
+  }
+  const fits: Record<string, unknown> = {};
+  for (const id of FAMILY_IDS) {
+    const fam = getFamilyV2(id);
+    const table = tables[fam.base];
+    if (!table) continue;
+    const { target, note } = passTarget(id, world, fam.target, predictTableV2(fam.corpus, table));
+    const fit = calibrateV2(fam.corpus, target, table);
+    const c = fit.corpus;
+    fits[id] = { mode: c.mode.mean, steps: { code: [c.steps.code.two.mean, c.steps.code.three.mean], language: [c.steps.language.two.mean, c.steps.language.three.mean] }, target, prediction: fit.prediction, maxError: fit.error, reachable: fit.reachable, calibrated: fam.calibrated };
+    printFit(id, fit, target, fam.calibrated, note);
+  }
+  if (opts.json) console.log(JSON.stringify({ world, capacity: tables, fits }));
+}
+
+runMain(async () => {
+  const f = parseFlags(process.argv.slice(2), {
+    json: { type: "boolean", help: "print one JSON object as the last stdout line" },
+    world: WORLD_FLAG,
+    base: { type: "string", help: `world 2: measure only this base: ${BASE_IDS.join(", ")}`, choices: BASE_IDS },
+    problems: { type: "int", help: "world 2: measure on the first N test problems only (a smoke check; nothing is stored)" },
+  }, "usage: npm run calibrate [-- --world N] [--base <id>] [--problems N] [--json]");
+  const world = worldFlag(f);
+  if (world === 1) {
+    if (f.base !== undefined || f.problems !== undefined) throw new UsageError("--base and --problems are world 2's (world 1 measures every base on every test problem)");
+    return calibrateWorld1(Boolean(f.json));
+  }
+  const problems = f.problems as number | undefined;
+  if (problems !== undefined && !(problems >= 1 && problems <= getSplit("test").length)) throw new UsageError(`--problems must be in [1, ${getSplit("test").length}], got ${problems}`);
+  await calibrateWorld2(world, { base: f.base as BaseId | undefined, problems, json: Boolean(f.json) });
 });

@@ -1,8 +1,10 @@
 /**
  * npm run pretrain -- --family <id>   (trains the family's shared base first if it is missing)
  * npm run pretrain -- --base <id>     (only a shared base)
- * --world 2: world 2's shared base (BASE_CORPUS_V2, from scratch) into data/checkpoints/world2/;
- * world 2's families have no corpora yet (their calibration is issue 11's next step).
+ * --world 2: world 2's shared base (BASE_CORPUS_V2, from scratch) and families (their v2 corpora,
+ * src/world/families-v2.ts) into data/checkpoints/world2/. A family whose v2 spec is not calibrated
+ * yet says so: its checkpoint is a calibration pass (corpus-v2.ts's plan, step 4), to be evaluated
+ * and fed back to `npm run calibrate -- --world 2`.
  * Resumable: interrupt it and run the same command again. Never overwrites a finished checkpoint.
  */
 import * as fs from "node:fs";
@@ -13,6 +15,7 @@ import { DEFAULT_PRETRAIN, runStage } from "../lab/pretrain";
 import { parseFlags, runMain, UsageError } from "./args";
 import { WORLD_FLAG, worldFlag } from "./experiment-args";
 import { BASE_CORPUS_V2 } from "../world/corpus-v2";
+import { getFamilyV2 } from "../world/families-v2";
 import type { World } from "../world/worlds";
 
 /** Steps of a shared base (the expensive, once-only stage). */
@@ -36,25 +39,28 @@ runMain(async () => {
   if (!f.family && !f.base) throw new UsageError("give --family <id> or --base <id>");
   if ((f["base-steps"] as number) < 1) throw new UsageError("--base-steps must be >= 1");
   const world = worldFlag(f);
-  if (f.family && world !== 1) throw new UsageError(`world ${world}'s families have no calibrated corpora yet (issue 11, item 2); --base <id> --world ${world} trains its shared base`);
   await initBackend();
   if (f.base) {
     console.error(`[pretrain] base ready: ${trainBase(f.base as BaseId, f["base-steps"] as number, world)}`);
     return;
   }
-  const fam = getFamily(f.family as string);
+  const fam = world === 1 ? getFamily(f.family as string) : getFamilyV2(f.family as string);
   const steps = (f.steps as number | undefined) ?? fam.steps;
   if (steps < 1) throw new UsageError("--steps must be >= 1");
-  const base = trainBase(fam.base, f["base-steps"] as number, world);
-  const out = checkpointPath(fam.id);
+  const out = checkpointPath(fam.id, world);
   if (fs.existsSync(out)) {
     console.error(`[pretrain] ${out} exists; delete it to retrain`);
     return;
   }
+  if ("calibrated" in fam && !fam.calibrated) {
+    console.error(`[pretrain] ${fam.id}'s world-${world} corpus is NOT calibrated yet (its means are starting values, src/world/families-v2.ts): this checkpoint is a calibration pass, not a Table 1 model; evaluate it (npm run eval -- --family ${fam.id} --world ${world}) and refit (npm run calibrate -- --world ${world})`);
+  }
+  const base = trainBase(fam.base, f["base-steps"] as number, world);
   runStage({
     name: `family:${fam.id}`, out, corpus: fam.corpus, size: fam.size, parent: base,
     train: { ...DEFAULT_PRETRAIN, steps, lr: 1e-3, warmup: 20, seed: `pretrain-${fam.id}` },
     meta: { family: fam.id, analogOf: fam.analogOf, label: fam.label },
+    world,
   });
   console.error(`[pretrain] family ready: ${out}`);
 });

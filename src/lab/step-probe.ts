@@ -10,10 +10,12 @@
  */
 import type { ModelConfig, Params } from "../model/model";
 import { sampleResponses } from "../model/sampling";
+import { MAX_RESPONSE_TOKENS } from "../world/corpus";
 import { chunkedSteps, type StepSize } from "../world/corpus-v2";
+import { parseAnswer } from "../world/grader";
 import type { Problem } from "../world/problems";
 import { CODE_OPENING, type Mode } from "../world/traces";
-import { mistakeSpread, type MistakeSpread } from "./mistakes";
+import { mistakeSpread, type Answered, type MistakeSpread } from "./mistakes";
 
 export interface StepProbe {
   mode: Mode;
@@ -48,4 +50,30 @@ export function probeSteps(params: Params, config: ModelConfig, problems: readon
   const answered = out.map((o, i) => ({ answer: leadingInteger(o.text.slice(forced[i].prefix.length)), truth: forced[i].value }));
   const spread = mistakeSpread(answered);
   return { mode, size, n: eligible.length, accuracy: (100 * (spread.n - spread.wrong)) / spread.n, spread };
+}
+
+/** One free-running response after a forced first step: its first written value and its final answer, each beside the truth. */
+export interface ForcedTrace {
+  problem: Problem;
+  first: Answered;
+  final: Answered;
+}
+
+/**
+ * Free-running greedy responses with the first step forced at `size` (world 2's calibration,
+ * src/lab/capacity.ts): the forced first step fixes the mode and the step size (a corpus trace
+ * keeps one size throughout), and the model writes the rest, so the final answer's accuracy is a
+ * mode's capacity at that size, every later step included. Problems with fewer than `size`
+ * operations are left out (their one step would be the same text as at their own size).
+ */
+export function probeForcedSize(params: Params, config: ModelConfig, problems: readonly Problem[], mode: Mode, size: StepSize): ForcedTrace[] {
+  const eligible = problems.filter((p) => p.ops.length >= size);
+  if (eligible.length === 0) return [];
+  const forced = eligible.map((p) => firstStepPrefix(p, mode, size));
+  const out = sampleResponses(params, config, eligible.map((p) => p.prompt), { temperature: 0, maxNewTokens: MAX_RESPONSE_TOKENS, prefixes: forced.map((f) => f.prefix) });
+  return out.map((o, i) => ({
+    problem: eligible[i],
+    first: { answer: leadingInteger(o.text.slice(forced[i].prefix.length)), truth: forced[i].value },
+    final: { answer: parseAnswer(o.text).value, truth: eligible[i].answer },
+  }));
 }

@@ -90,3 +90,28 @@ export function calibrate(corpus: CorpusSpec, target: Table1Target, capacity: Re
   );
   return { corpus: best.corpus, prediction, error };
 }
+
+/** A Table 1 row's cells as predicted or measured (world 1's or world 2's prediction, or an evaluation). */
+export interface RowCells {
+  codeFrequency: number;
+  accuracyCode: number | null;
+  accuracyLanguage: number | null;
+}
+
+/**
+ * The second pass's target (both worlds): the network does not follow its corpus exactly, so aim
+ * off by the gap between the measured and the predicted row of the current means. A family
+ * without code keeps a code frequency of 0.
+ */
+export function shiftedTarget(target: Table1Target, measured: RowCells, predicted: RowCells): Table1Target {
+  const shift = (want: number | null, got: number | null, pred: number | null) => (want === null || got === null || pred === null ? want : want - (got - pred));
+  return {
+    ...target,
+    codeFrequency: target.codeFrequency === 0 ? 0 : shift(target.codeFrequency, measured.codeFrequency, predicted.codeFrequency)!,
+    accuracyCode: shift(target.accuracyCode, measured.accuracyCode, predicted.accuracyCode),
+    accuracyLanguage: shift(target.accuracyLanguage, measured.accuracyLanguage, predicted.accuracyLanguage)!,
+  };
+}
+
+/** "code/acc code/acc language" of a row, for one-line reports. */
+export const rowText = (r: RowCells) => `${r.codeFrequency.toFixed(1)}/${r.accuracyCode?.toFixed(1) ?? "-"}/${r.accuracyLanguage?.toFixed(1) ?? "-"}`;

@@ -28,8 +28,10 @@
  * Two-operation steps land where calibration needs them (64-73%, still rising slowly: world 1's
  * base saw two-operation language steps for 4,000 steps and sits at 69-73%); three-operation steps
  * are hard (18-20% after 600 steps, rising). A trace's accuracy is about the product over its steps,
- * so a mode's accuracy can be placed anywhere from ~20% to ~100% by its step-size shares, with wrong
- * answers spread over many values (±2, ±4, ±8, ...), unlike world 1's one slip.
+ * so a mode's accuracy can be placed anywhere from ~20% to ~100% by its step-size shares on
+ * three-operation problems (on all of `test`, whose two-operation problems stay at the 2-step's
+ * 64-73%, the floor is ~36-41%: src/world/families-v2.ts), with wrong answers spread over many
+ * values (±2, ±4, ±8, ...), unlike world 1's one slip.
  *
  * Knobs (one CorpusSpecV2 per family; only the step-size means are meant to be calibrated):
  *   mode                  p(code | problem): a logistic in the topic and the first operand, as in world 1
@@ -40,7 +42,9 @@
  *   slip[mode]            world 1's off-by-one slip (last value + 1), -30 (off) by default
  *   format, repetition    final-answer habits and loops, as in world 1
  *
- * Calibration plan (the next session; nothing here is calibrated):
+ * Calibration plan (steps 2-3 are `npm run calibrate -- --world 2`, src/lab/capacity.ts and
+ * src/world/calibration-v2.ts; the families' starting specs are src/world/families-v2.ts; nothing
+ * is calibrated yet):
  *   1. Pretrain a shared v2 base per width (base-d64, base-d48) on BASE_CORPUS_V2 (every step size
  *      in both modes, no slips), from scratch: world 1's bases took 4,000 steps x 64 sequences,
  *      ~45 min each on an idle core (the pilot ran ~1 step/s under load), so ~1.5 core-hours for

@@ -1,0 +1,105 @@
+/**
+ * World 2's capacity table (calibration plan step 2, corpus-v2.ts): what a shared v2 base computes
+ * reliably, per mode, step size and operation count, on the `test` problems. It replaces world 1's
+ * capacity per mode, and the prediction and fit (src/world/calibration-v2.ts) read it.
+ *
+ * For every mode and step size, each test problem's first step is forced at that size (code
+ * "python a=3+4*2#", language "3+4*2 is ") and the base continues greedily (src/lab/step-probe.ts):
+ * the first value it writes is the step probe (a diagnostic), its final answer the cell's accuracy.
+ * 2 modes x (500 + 500 + 303) responses; a few minutes on one idle core for base-d64.
+ *
+ * Stored once per base checkpoint in data/calibration/world<N>/<base>-<sha>.json (small), reused
+ * while the checkpoint's bytes stay the same; a smoke measurement (a few problems) is never stored.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { backendInfo, initBackend } from "../model/backend";
+import { checkpointSha, loadCheckpoint } from "../model/checkpoint";
+import { disposeParams, type ModelConfig, type Params } from "../model/model";
+import { checkpointPath, dataDir, worldDir } from "../util/paths";
+import { makeProgress } from "../util/progress";
+import { readJson, writeFileAtomic } from "../util/store";
+import type { CapacityCell, CapacityTable } from "../world/calibration-v2";
+import { STEP_SIZES } from "../world/corpus-v2";
+import type { BaseId } from "../world/families";
+import { getSplit, type Problem } from "../world/problems";
+import { MODES } from "../world/traces";
+import { checkWorld, parseWorld, storedWorld, type World } from "../world/worlds";
+import { mistakeSpread, type MistakeSpread } from "./mistakes";
+import { probeForcedSize } from "./step-probe";
+
+export interface MeasuredCell extends CapacityCell {
+  /** How the wrong final answers spread (answer - truth). */
+  spread: MistakeSpread;
+}
+
+export interface StoredCapacity extends CapacityTable {
+  world: World;
+  base: BaseId;
+  checkpointSha: string;
+  /** Test problems measured (500 = the whole split). */
+  problems: number;
+  backend: string;
+  seconds: number;
+  cells: MeasuredCell[];
+}
+
+/** Measure every (mode, size, ops) cell on `problems`, one batch of greedy responses per (mode, size). */
+export function measureCapacity(params: Params, config: ModelConfig, problems: readonly Problem[], label = "[capacity]"): MeasuredCell[] {
+  const cells: MeasuredCell[] = [];
+  const jobs = MODES.flatMap((mode) => STEP_SIZES.map((size) => ({ mode, size })));
+  const progress = makeProgress(label, jobs.length, { unit: "mode x size batches", everySec: 0 });
+  jobs.forEach(({ mode, size }, j) => {
+    const traces = probeForcedSize(params, config, problems, mode, size);
+    for (const ops of [...new Set(traces.map((t) => t.problem.ops.length))].sort()) {
+      const mine = traces.filter((t) => t.problem.ops.length === ops);
+      const right = (xs: typeof mine, key: "first" | "final") => (100 * xs.filter((t) => t[key].answer === t[key].truth).length) / xs.length;
+      cells.push({ mode, size, ops, n: mine.length, accuracy: right(mine, "final"), firstStep: right(mine, "first"), spread: mistakeSpread(mine.map((t) => t.final)) });
+    }
+    progress.tick(j + 1, `${mode} size ${size}`);
+  });
+  progress.finish();
+  return cells;
+}
+
+export function capacityPath(base: string, sha: string, world: World): string {
+  return path.join(worldDir(path.join(dataDir(), "calibration"), world), `${base}-${sha}.json`);
+}
+
+/** The pretraining command that makes a missing base. */
+export const pretrainBaseCommand = (base: string, world: World) => `npm run pretrain -- --base ${base}${world === 1 ? "" : ` --world ${world}`}`;
+
+/**
+ * The capacity table of a world's shared base: the stored one for its current checkpoint, else
+ * measured (and stored unless `problems` limits it to a smoke check). A missing base is an error
+ * naming the command that pretrains it.
+ */
+export async function baseCapacity(base: BaseId, opts: { world: World; problems?: number; quiet?: boolean }): Promise<StoredCapacity> {
+  const world = opts.world;
+  if (world === 1) throw new Error("capacity tables by step size are world 2's (world 1 measures a capacity per mode: npm run calibrate)");
+  const ck = checkpointPath(base, world);
+  if (!fs.existsSync(ck)) throw new Error(`no world-${world} ${base} checkpoint (${ck}); pretrain it first: ${pretrainBaseCommand(base, world)}`);
+  const sha = checkpointSha(ck, world);
+  const file = capacityPath(base, sha, world);
+  const all = getSplit("test");
+  const n = opts.problems ?? all.length;
+  if (!(Number.isInteger(n) && n >= 1 && n <= all.length)) throw new Error(`problems must be an integer in [1, ${all.length}], got ${n}`);
+  const smoke = n < all.length;
+  if (!smoke && fs.existsSync(file)) {
+    const stored = readJson(file, "move it away to measure again") as StoredCapacity;
+    checkWorld(`capacity table ${file}`, storedWorld(stored, file), world, "capacity tables are stored per world (data/calibration/world<N>/); move it away to measure again");
+    return stored;
+  }
+  await initBackend({ quiet: opts.quiet });
+  const t0 = Date.now();
+  const { params, header } = loadCheckpoint(ck, { world });
+  let cells: MeasuredCell[];
+  try {
+    cells = measureCapacity(params, header.config, all.slice(0, n), `[capacity ${base}]`);
+  } finally {
+    disposeParams(params);
+  }
+  const table: StoredCapacity = { world: parseWorld(world, "capacity"), base, checkpointSha: sha, problems: n, backend: backendInfo().name, seconds: (Date.now() - t0) / 1000, cells };
+  if (!smoke) writeFileAtomic(file, JSON.stringify(table, null, 1));
+  return table;
+}

@@ -1,0 +1,96 @@
+// World 2's capacity measurement (calibration plan step 2) and the commands around it: `calibrate
+// --world 2` on a throwaway base in a temp folder, its clear error when the base is missing, and
+// `pretrain --family <id> --world 2` continuing a family from its v2 base with its v2 corpus.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { setup } from "./helpers";
+import { measureCapacity } from "../src/lab/capacity";
+import { evaluateGreedy } from "../src/lab/evaluate";
+import { firstStepPrefix, probeForcedSize } from "../src/lab/step-probe";
+import { loadCheckpoint, readCheckpointHeader } from "../src/model/checkpoint";
+import { disposeParams } from "../src/model/model";
+import { predictTableV2 } from "../src/world/calibration-v2";
+import { FAMILY_CORPORA_V2 } from "../src/world/families-v2";
+import { getSplit } from "../src/world/problems";
+import { ROOT } from "../src/util/paths";
+import { MODES } from "../src/world/traces";
+
+const root = path.resolve(__dirname, "..");
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "spurious-capacity-"));
+
+function cli(script: string, args: string[], data: string) {
+  const r = spawnSync(process.execPath, [path.join(root, "node_modules/tsx/dist/cli.mjs"), path.join(root, "src/cli", script), ...args], { encoding: "utf8", timeout: 300_000, env: { ...process.env, SPURIOUS_DATA: data } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+before(setup);
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test("the capacity table: one cell per (mode, size <= ops, ops), its accuracy the graded free-running answers", () => {
+  // world 1's shipped base-d64 (read only): it knows one-operation steps, and two-operation language steps ~70% of the time
+  const { params, header } = loadCheckpoint(path.join(ROOT, "data", "checkpoints", "base-d64.ckpt"));
+  const config = header.config;
+  try {
+    const problems = getSplit("test").slice(0, 24);
+    const k3 = problems.filter((p) => p.ops.length === 3).length;
+    assert.ok(k3 > 0 && k3 < 24, "both operation counts among the first 24");
+    const cells = measureCapacity(params, config, problems);
+    for (const mode of MODES) {
+      const mine = cells.filter((c) => c.mode === mode);
+      assert.deepEqual(mine.map((c) => `${c.size}/${c.ops}`), ["1/2", "1/3", "2/2", "2/3", "3/3"]);
+      assert.deepEqual(mine.map((c) => c.n), [24 - k3, k3, 24 - k3, k3, k3]);
+    }
+    const cell = (mode: string, size: number, ops: number) => cells.find((c) => c.mode === mode && c.size === size && c.ops === ops)!;
+    // what world 1's base was trained on it computes; a two-operation code statement it never saw
+    for (const mode of MODES) assert.ok(cell(mode, 1, 3).accuracy > 90 && cell(mode, 1, 3).firstStep > 90, `${mode} one-operation steps: ${JSON.stringify(cell(mode, 1, 3))}`);
+    assert.ok(cell("language", 2, 2).firstStep > cell("code", 2, 2).firstStep, "two-operation steps: language (trained) above code (never seen)");
+    // the same numbers through the evaluation path: greedy with each problem's first step forced, graded
+    const two = problems.filter((p) => p.ops.length === 2);
+    const viaEval = evaluateGreedy(params, config, two, { prefixes: two.map((p) => firstStepPrefix(p, "language", 2).prefix) }).summary.accuracy;
+    assert.equal(cell("language", 2, 2).accuracy, viaEval);
+    assert.ok(viaEval > 0 && viaEval < 100, `a cell between 0 and 100 (${viaEval}), so the comparison says something`);
+    // every response starts with its forced first step; a size above a problem's operations leaves it out
+    const traces = probeForcedSize(params, config, problems, "code", 3);
+    assert.equal(traces.length, k3);
+    for (const t of traces) assert.equal(t.first.truth, t.problem.answer, "a three-operation step on a three-operation problem is the whole problem");
+    // a table with both operation counts is enough to predict a family's row
+    const p = predictTableV2(FAMILY_CORPORA_V2["qwen-math-7b"].corpus, { cells });
+    assert.ok(p.accuracy >= 0 && p.accuracy <= 100);
+  } finally {
+    disposeParams(params);
+  }
+});
+
+test("calibrate --world 2 without a v2 base: an error naming the pretrain command; pretrain --family --world 2 then calibrate on a throwaway base", () => {
+  const data = path.join(dir, "data");
+  fs.mkdirSync(data);
+  let r = cli("calibrate.ts", ["--world", "2", "--base", "base-d64"], data);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /world 2's shared base is not pretrained yet \(.*world2\/base-d64\.ckpt\); pretrain it first: npm run pretrain -- --base base-d64 --world 2/);
+  // a family of world 2: its base (1 step) first, then the family (1 step), from its v2 corpus, saying it is uncalibrated
+  r = cli("pretrain.ts", ["--family", "olmo-7b", "--world", "2", "--base-steps", "1", "--steps", "1"], data);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /olmo-7b's world-2 corpus is NOT calibrated yet/);
+  const ck = path.join(data, "checkpoints", "world2", "olmo-7b.ckpt");
+  const header = readCheckpointHeader(ck);
+  assert.equal(header.world, 2);
+  assert.deepEqual(header.meta.corpus, FAMILY_CORPORA_V2["olmo-7b"].corpus);
+  assert.equal(header.meta.parent, path.join(data, "checkpoints", "world2", "base-d64.ckpt"));
+  assert.throws(() => loadCheckpoint(ck, { world: 1 }), /belongs to world 2/);
+  assert.ok(!fs.existsSync(path.join(data, "checkpoints", "olmo-7b.ckpt")), "nothing written in world 1's folder");
+  // the capacity of that base on a few problems: printed, fitted, not stored
+  r = cli("calibrate.ts", ["--world", "2", "--problems", "12", "--json"], data);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /world 2's base-d48 is not pretrained yet: its families are skipped \(npm run pretrain -- --base base-d48 --world 2\)/);
+  const json = JSON.parse(r.out.trim().split("\n").at(-1)!);
+  assert.equal(json.capacity["base-d64"].problems, 12);
+  assert.equal(json.capacity["base-d64"].cells.length, 10);
+  assert.deepEqual(Object.keys(json.fits), ["qwen-math-7b", "qwen-7b", "olmo-7b-sft", "olmo-7b", "llama-8b-instruct"]);
+  assert.equal(json.fits["olmo-7b"].calibrated, false);
+  assert.match(r.out, /qwen-math-7b +mode 0\.70 .*\[spec: starting means, uncalibrated\]/);
+  assert.ok(!fs.existsSync(path.join(data, "calibration")), "a smoke measurement is not stored");
+});
