@@ -95,10 +95,14 @@ function gridKnobs(d: GridDef) {
 }
 
 /** The runs of a grid: centre, then each axis's points; × pairs; × seeds. Duplicates dropped. */
+/** A grid's centre at a scale: its GRPO overrides (the centre's, then a cell's knob) and the resolved config. */
+function gridCentre(centre: { grpo?: GridPoint["grpo"] }, scale: Scale, knob: GrpoOverrides = {}): { centreGrpo: GrpoOverrides; g0: GrpoConfig } {
+  const centreGrpo = { ...at(centre.grpo ?? {}, presetGrpo(scale)), ...knob };
+  return { centreGrpo, g0: resolveGrpoConfig({ ...SCALE_PRESETS[scale].grpo, ...centreGrpo }) };
+}
+
 function gridRuns(d: GridDef, k: Record<string, unknown>, scale: Scale, reward = d.centre.reward): PlannedRun[] {
-  const preset = resolveGrpoConfig(SCALE_PRESETS[scale].grpo);
-  const centreGrpo = { ...at(d.centre.grpo ?? {}, preset), ...(k.grpo as GrpoOverrides) };
-  const g0 = resolveGrpoConfig({ ...SCALE_PRESETS[scale].grpo, ...centreGrpo });
+  const { centreGrpo, g0 } = gridCentre(d.centre, scale, k.grpo as GrpoOverrides);
   const points: { label: string; grpo: GrpoOverrides; pairs?: readonly string[] }[] = [];
   for (const [axis, pts] of Object.entries(d.axes)) for (const id of k[axis] as string[]) {
     const p: GridPoint = id === "centre" ? { label: d.centre.label, grpo: {} } : pts[id];
@@ -216,8 +220,7 @@ export const SGD_LR = 0.01;
 
 /** The centre's cell label at a scale (a clip point's unclipped arm is this cell's). */
 export function regimeCentreLabel(scale: Scale): string {
-  const preset = presetGrpo(scale);
-  return at(REGIME_CENTRE.label, resolveGrpoConfig({ ...preset, ...at(REGIME_CENTRE.grpo, preset) }));
+  return at(REGIME_CENTRE.label, gridCentre(REGIME_CENTRE, scale).g0);
 }
 
 const REGIME_STAGE2 = {

@@ -38,7 +38,7 @@
  */
 import type { CapacityTable } from "./calibration-v2";
 import { SLIPS_OFF, type CorpusSpecV2 } from "./corpus-v2";
-import { FAMILIES, getFamily, type FamilyId, type FamilySpec, type Logistic } from "./families";
+import { FAMILIES, getFamily, L, type FamilyId, type FamilySpec } from "./families";
 import { MODES } from "./traces";
 
 export interface FamilyCorpusV2 {
@@ -48,7 +48,6 @@ export interface FamilyCorpusV2 {
 }
 
 /** World 1's shared spreads: only the means are calibrated. */
-const L = (mean: number): Logistic => ({ mean, topicSpread: 1.5, operandSpread: 1.0 });
 
 function corpusV2(id: FamilyId, steps: { code: [number, number]; language: [number, number] }): CorpusSpecV2 {
   const v1 = FAMILIES[id].corpus;

@@ -110,7 +110,7 @@ function family(id: FamilyId, analogOf: string, base: BaseId, corpus: Omit<Corpu
 
 const NEVER = FLAT(-30);
 /** Spreads shared by every family: only the means are calibrated. */
-const L = (mean: number): Logistic => ({ mean, topicSpread: 1.5, operandSpread: 1.0 });
+export const L = (mean: number): Logistic => ({ mean, topicSpread: 1.5, operandSpread: 1.0 });
 
 /**
  * The paper's Table 3 for the real models (MATH-500 accuracy before, and with the response forced
