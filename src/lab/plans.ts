@@ -217,6 +217,12 @@ export const SGD_MOMENTUM = 0.9;
  * the pre-step policy is ~20x Adam's: matched in ground-truth speed, not in step size.
  */
 export const SGD_LR = 0.01;
+/**
+ * The second SGD point, pre-registered in session 4 because lr 0.01 matches Adam's speed but not its
+ * step size: the lr among {0.001, 0.003} whose ground-truth mean per-step KL to the pre-step policy
+ * over steps 1-10 is closest to Adam's (1.09e-3): 0.001 (1.32e-3) against 0.003 (3.51e-3).
+ */
+export const SGD_LR_MATCHED_KL = 0.001;
 
 /** The centre's cell label at a scale (a clip point's unclipped arm is this cell's). */
 export function regimeCentreLabel(scale: Scale): string {
@@ -235,8 +241,9 @@ const REGIME_STAGE2 = {
   "regime-loss": stage2("regime study, stage 2: the paper's token-mean over packed micro-batches of 4 rows, clip on and off", "loss", {
     "token-mean": { label: "token-mean (packed groups of 4)", grpo: { lossAggregation: "token-mean", tokenMeanGroup: 4 } },
   }),
-  "regime-optimizer": stage2("regime study, stage 2: SGD (momentum 0.9) at the lr matched to Adam's ground-truth speed, clip on and off", "optimizer", {
+  "regime-optimizer": stage2("regime study, stage 2: SGD (momentum 0.9) at the lr matched to Adam's ground-truth speed and at the lr matched to its per-step KL, clip on and off", "optimizer", {
     sgd: { label: `SGD (momentum ${SGD_MOMENTUM}), lr ${SGD_LR}`, grpo: { optimizer: "sgd", momentum: SGD_MOMENTUM, lr: SGD_LR } },
+    "sgd-matched-kl": { label: `SGD (momentum ${SGD_MOMENTUM}), lr ${SGD_LR_MATCHED_KL}, matched KL`, grpo: { optimizer: "sgd", momentum: SGD_MOMENTUM, lr: SGD_LR_MATCHED_KL } },
   }),
   "regime-control": stage2("regime study, stage 2: a family with no code (toy OLMo2-7B) at the centre and at the default lr 1e-4 x 60, clip on and off", "lr", { "1e-4": lrBudget(1e-4) }, "olmo-7b"),
   "regime-sgd-lr": def({
