@@ -14,7 +14,7 @@ import { resolveSpec, runName } from "../src/lab/experiments";
 import { ROOT } from "../src/util/paths";
 import { PLANS, plan } from "../src/lab/plans";
 import { canonicalReward } from "../src/rl/rewards";
-import { acquireLock, breakLock, removeDebris, writeFileAtomic } from "../src/util/store";
+import { acquireLock, breakLock, lockHeld, removeDebris, takeNext, writeFileAtomic } from "../src/util/store";
 
 const tsx = path.join(ROOT, "node_modules/tsx/dist/cli.mjs");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "spurious-store-"));
@@ -173,4 +173,29 @@ test("7: one canonical name per reward and seed; aliases map to it or are refuse
   assert.deepEqual(parseFlags(["--seed", "9007199254740991"], seed, "u"), { seed: 9007199254740991 });
   for (const bad of ["9007199254740993", "1e3", "0x10", "1.0"]) assert.throws(() => parseFlags(["--seed", bad], seed, "u"), new RegExp(`flag --seed needs an integer, got "${bad}"`));
   assert.throws(() => resolveSpec({ family: "qwen-math-7b", reward: "math", seed: 2 ** 53 }), /seed must be an integer from 0 to 9007199254740991, got 9007199254740992/);
+});
+
+test("two sweeps over one list share it: a held run is deferred, a stored one skipped, a held one waited on last", async () => {
+  const q = ["a", "b", "c", "d"];
+  const stored = new Set(["b"]);
+  const held = new Set(["a"]);
+  let r = takeNext(q, (j) => stored.has(j), (j) => held.has(j));
+  assert.deepEqual([r.job, r.skipped, q], ["c", ["b"], ["a", "d"]]);
+  held.add("d");
+  r = takeNext(q, (j) => stored.has(j), (j) => held.has(j));
+  assert.deepEqual([r.job, r.skipped, q], ["a", [], ["d"]]); // all held: the first, to wait on
+  stored.add("d");
+  r = takeNext(q, (j) => stored.has(j), (j) => held.has(j));
+  assert.deepEqual([r.job, r.skipped, q], [undefined, ["d"], []]);
+  // lockHeld reads the lock: live holder yes; dead holder or no lock no (and nothing is removed)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "held-"));
+  const lock = path.join(dir, "run.json.lock");
+  assert.equal(lockHeld(lock), false);
+  const release = await acquireLock(lock, { quiet: true });
+  assert.equal(lockHeld(lock), true);
+  release();
+  fs.writeFileSync(lock, JSON.stringify({ pid: 2 ** 22 + 12345, host: os.hostname() }));
+  assert.equal(lockHeld(lock), false);
+  assert.ok(fs.existsSync(lock));
+  fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -12,8 +12,8 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { resolveSpec, runName, SCALES, storedRun, type Scale } from "../lab/experiments";
-import { readJson } from "../util/store";
+import { resolveSpec, runName, runPath, SCALES, storedRun, type Scale } from "../lab/experiments";
+import { lockHeld, readJson, takeNext } from "../util/store";
 import { checkpointPath, ROOT } from "../util/paths";
 import { labelsPath } from "../rl/datasets";
 import { isPlanName, plan, PLANS, type Spec } from "../lab/plans";
@@ -119,7 +119,16 @@ runMain(async () => {
     codes.forEach((c, k) => { if (c !== 0) console.error(`[sweep] FAILED labelling ${batch[k]} (log logs/sweep/labels-${batch[k]}.log); its mv/incorrect/oneshot runs will fail`); });
   }
   const failed: { name: string; log: string; code: number | null }[] = [];
-  let next = 0;
+  // Jobs not yet started. A second sweep over the same list (one per core) shares it: a run another
+  // process holds the lock of is deferred, and one that process finished is skipped; a worker waits
+  // on a held run only when nothing else is left.
+  const queue = [...todo];
+  const take = () => {
+    const { job, skipped } = takeNext(queue, (j) => storedRun(j.name) !== null, (j) => lockHeld(`${runPath(j.name)}.lock`));
+    for (const j of skipped) console.error(`[sweep] stored by another process meanwhile: ${j.name}`);
+    finished += skipped.length;
+    return job;
+  };
   let finished = 0;
   const running = new Set<string>();
   const t0 = Date.now();
@@ -131,8 +140,7 @@ runMain(async () => {
   };
   const timer = setInterval(status, 30_000);
   const worker = async () => {
-    while (next < todo.length) {
-      const job = todo[next++];
+    for (let job = take(); job; job = take()) {
       running.add(job.name);
       const log = path.join(logDir, `${job.name}.log`);
       const code = await spawnTsx("experiment.ts", argsOf(job.spec), log);

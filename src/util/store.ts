@@ -135,6 +135,29 @@ function breakIfStale(lock: string, seen: LockSeen, quiet: boolean | undefined):
   return "broken";
 }
 
+/** Whether a live process (as far as this host can tell) holds the lock now: a read, never a write. */
+export function lockHeld(lock: string): boolean {
+  const seen = readLock(lock);
+  return seen !== "gone" && staleReason(seen.holder) === null;
+}
+
+/**
+ * The next job of a queue shared with other processes (two sweeps over one list): jobs already
+ * stored are removed and returned as `skipped`; the first job nobody holds is taken; when every
+ * job left is held, the first one (its worker then waits on its lock). Mutates `queue`.
+ */
+export function takeNext<T>(queue: T[], stored: (job: T) => boolean, held: (job: T) => boolean): { job: T | undefined; skipped: T[] } {
+  const skipped: T[] = [];
+  for (let i = 0; i < queue.length; i++) {
+    if (stored(queue[i])) {
+      skipped.push(...queue.splice(i--, 1));
+      continue;
+    }
+    if (!held(queue[i])) return { job: queue.splice(i, 1)[0], skipped };
+  }
+  return { job: queue.shift(), skipped };
+}
+
 export interface LockOptions {
   quiet?: boolean;
   /** Wait while a live process holds the lock (default); false: throw an error naming the holder. */
