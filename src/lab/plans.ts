@@ -257,8 +257,29 @@ const REGIME_STAGE2 = {
   }),
 };
 
+/**
+ * Seeds 3-5 of the cells rule B's screen sent to confirmation (pre-registered: a cell whose clipped
+ * arm ends above the base in >= 2 of 3 seeds gets seeds 3-5 in both arms; data/investigations/README.md
+ * records each): clip high side only (2 of 3, session 4) and, because a clip point's unclipped arm is
+ * the centre's, the centre's unclipped seeds 3-5. The knob `seeds` replaces 3-5 (a smoke run's [0]).
+ */
+const REGIME_CONFIRM = [
+  { plan: "regime-clip", knobs: { clip: ["high-only"] } },
+  { plan: "regime-clip", knobs: { clip: ["centre"], pairs: ["no-clip"] } },
+] as const satisfies readonly { plan: keyof typeof REGIME_STAGE2; knobs: object }[];
+const regimeConfirm = def({
+  about: "regime study: seeds 3-5 of the cells rule B's screen sent to confirmation (clip high side only, and the centre's unclipped arm it shares)",
+  knobs: { seeds: seedList([3, 4, 5]) },
+  runs: (k, scale) => REGIME_CONFIRM.flatMap(({ plan: p, knobs }) => {
+    const d = REGIME_STAGE2[p];
+    return d.runs(resolveKnobs(`plan "${p}"`, d.knobs, { ...knobs, seeds: k.seeds }), scale);
+  }),
+});
+
 /** Stage 2's axes on toy Qwen2.5-Math-7B: the cells rule B reads beside stage 1's. */
 export const REGIME_AXIS_PLANS = ["regime-shape", "regime-clip", "regime-loss", "regime-optimizer"] as const;
+/** Stage 2 as rule B reads it: the axes (seeds 0-2) and the confirmations (seeds 3-5). */
+export const REGIME_STAGE2_PLANS = [...REGIME_AXIS_PLANS, "regime-confirm"] as const;
 
 const rewardKnobs = (families: readonly FamilyId[]) => ({ families: familyList(families), rewards: choiceList(FIG1_IDS), seeds: seedList(SEEDS) });
 function rewardRuns(k: KnobValues<ReturnType<typeof rewardKnobs>>): PlannedRun[] {
@@ -325,6 +346,7 @@ export const PLAN_DEFS = {
   "batch-shape": batchShape,
   "regime-lr": grid(REGIME_LR),
   ...REGIME_STAGE2,
+  "regime-confirm": regimeConfirm,
   interventions: union("python reward and no-python compounds (everything notebook 04 shows)", [pythonReward, noPython]),
   clipping: union("the γ sweep and the clip ablations", [gamma, clipAblations]),
   investigations: def({

@@ -68,7 +68,7 @@ export const NOTEBOOKS: NotebookEntry[] = [
     ],
   },
   {
-    id: "06-when-spurious-rewards-help", paper: "beyond the paper: a pre-registered regime study of random rewards (drift vs diffusion)", plans: ["regime-lr", "regime-sgd-lr", "regime-shape", "regime-clip", "regime-loss", "regime-optimizer", "regime-control"],
+    id: "06-when-spurious-rewards-help", paper: "beyond the paper: a pre-registered regime study of random rewards (drift vs diffusion)", plans: ["regime-lr", "regime-sgd-lr", "regime-shape", "regime-clip", "regime-loss", "regime-optimizer", "regime-confirm", "regime-control"],
     planNote: "(question, predictions and decision rules in `data/investigations/README.md`, committed before the runs)",
     figures: [
       { id: "06-regime/phase-lr", readme: { image: "docs/figures/regime-phase-lr.png", alt: "Regime study: phase diagram", what: "regime study, stage 1: random reward by learning rate, with and without the clip" } },
