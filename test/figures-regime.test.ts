@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { resolveSpec, runName, type RunResult } from "../src/lab/experiments";
-import { baseAccuracy, diffusionFigure, lrCells, lrRows, mergeRegimeRuns, perUpdateFigure, phaseFigure, plannedCells, regimeRuns, ruleBReport, ruleRows, sgdChoice, updatesPerStep, type RegimeRun } from "../src/figures/figures-regime";
+import { baseAccuracy, cellSeedsFigure, diffusionFigure, lrCells, lrRows, mergeRegimeRuns, perUpdateFigure, phaseFigure, plannedCells, regimeRuns, ruleBReport, ruleRows, sgdChoice, updatesPerStep, type RegimeRun } from "../src/figures/figures-regime";
 import { plannedRuns, REGIME_ARMS } from "../src/lab/plans";
 
 /** A stored-run stand-in: only what the builders read. */
@@ -94,6 +94,22 @@ test("rule B over stage 2: a clip point borrows the centre's unclipped arm, and 
   assert.equal(ruleBReport(merged, { expected: [centre, low] }).rows.find((r) => r.cell === low)!.status, "incomplete");
   // the planned cells of stage 2 are its labels
   assert.deepEqual(plannedCells(["regime-clip"], "default"), [centre, low, "clip high side only (ε_low 0.999, ε_high 0.2)", "clip ε = 0.05"]);
+});
+
+test("one cell seed by seed: both arms' test curves and the base; a clip point's unclipped arm is the centre's", () => {
+  const centre = "lr 0.00003 × 200 steps", high = "clip high side only (ε_low 0.999, ε_high 0.2)";
+  const g = { lr: 3e-5, steps: 200 };
+  const runs = [
+    ...[0, 1].map((s) => at(run(s, g, 50), centre, C)),
+    ...[0, 1].map((s) => at(run(s, { ...g, clip: false }, 49 + s), centre, U)),
+    ...[0, 1].map((s) => at(run(s, { ...g, epsLow: 0.999 }, 55), high, C)),
+  ];
+  const f = cellSeedsFigure(runs, high, "t", centre);
+  assert.deepEqual(f.data.map((d) => d.name), [`${C}, seed 0`, `${C}, seed 1`, `${U} (the centre's), seed 0`, `${U} (the centre's), seed 1`, "base (51.4)"]);
+  assert.deepEqual(f.data.map((d) => (d.y as number[])[1]), [55, 55, 49, 50, 51.4]);
+  // the centre itself shows its own arms only
+  assert.equal(cellSeedsFigure(runs, centre, "t", centre).data.length, 5);
+  assert.throws(() => cellSeedsFigure(runs, "clip ε = 0.05", "t"), /no stored run of the cell "clip ε = 0.05"/);
 });
 
 test("SGD's lr is read from ground-truth runs at their first evaluation after the start", () => {

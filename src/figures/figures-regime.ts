@@ -293,6 +293,30 @@ export function clipBucketFigure(runs: readonly RegimeRun[], title: string): Fig
   };
 }
 
+/**
+ * One cell seed by seed: test accuracy against steps for each seed of the clipped and the unclipped
+ * arm, with the base as a line: what rule B's chosen (or, when none qualifies, closest) cell looks
+ * like run by run. A clip point's unclipped arm is the centre's (`sharedUnclipped`), as rule B reads it.
+ */
+export function cellSeedsFigure(runs: readonly RegimeRun[], cell: string, title: string, sharedUnclipped?: string): Figure {
+  const own = runs.filter((r) => r.cell === cell);
+  if (own.length === 0) throw new Error(`no stored run of the cell "${cell}"; cells: ${[...new Set(runs.map((r) => r.cell))].join(" / ")}`);
+  const unclippedOwn = own.some((r) => r.arm === REGIME_ARMS.unclipped);
+  const shown = [...own.filter((r) => r.arm !== REGIME_ARMS.oneUpdate), ...(unclippedOwn || !sharedUnclipped ? [] : runs.filter((r) => r.cell === sharedUnclipped && r.arm === REGIME_ARMS.unclipped))];
+  const base = baseAccuracy(runs);
+  const steps = own[0].run.evals.map((e) => e.step);
+  const data: Figure["data"] = shown.sort((a, b) => ARMS.indexOf(a.arm) - ARMS.indexOf(b.arm) || a.run.spec.seed - b.run.spec.seed).map(({ run, cell: c, arm }) => ({
+    type: "scatter", mode: "lines+markers", name: `${arm}${c === cell ? "" : " (the centre's)"}, seed ${run.spec.seed}`, legendgroup: arm,
+    x: run.evals.map((e) => e.step), y: run.evals.map((e) => round(e.test.accuracy)),
+    line: { color: ARM_COLOR[arm], width: 1.5, dash: arm === REGIME_ARMS.clipped ? "solid" : "dash" }, marker: { size: 4 }, opacity: 0.85,
+  }));
+  data.push({ type: "scatter", mode: "lines", name: `base (${round(base)})`, x: [steps[0], steps[steps.length - 1]], y: [round(base), round(base)], line: { color: "#555", dash: "dot" } });
+  return {
+    data,
+    layout: { title: { text: title }, width: 900, height: 480, xaxis: { title: { text: "GRPO step" } }, yaxis: { title: { text: "test accuracy (%)" } }, legend: { font: { size: 10 } } },
+  };
+}
+
 /** Gain decomposed per run: mode shift Δp(code) × (acc_code − acc_lang), and the change within each mode. */
 export function decompositionRows(runs: readonly RegimeRun[]): Row[] {
   return [...runs].sort((a, b) => b.run.spec.grpo.lr - a.run.spec.grpo.lr || ARMS.indexOf(a.arm) - ARMS.indexOf(b.arm) || a.run.spec.seed - b.run.spec.seed).map(({ run, cell, arm }) => {
