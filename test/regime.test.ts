@@ -39,6 +39,10 @@ test("screening with 3 seeds: 2 of 3 clipped seeds above the base earn seeds 3-5
   assert.equal(cellVerdict(weak, BASE).status, "fails");
   const partial: CellOutcome = { id: "i", lr: 3e-5, clipped: arm([52, 55]), unclipped: arm([40, 41, 42]) };
   assert.equal(cellVerdict(partial, BASE).status, "incomplete");
+  // The screen reads the clipped arm only: 1 of 3 above fails the cell before its unclipped arm is in ...
+  assert.equal(cellVerdict({ ...weak, unclipped: arm([40]) }, BASE).status, "fails");
+  // ... but 2 of 3 above waits for the unclipped arm (rule B needs both arms' seeds 0-2 before 3-5)
+  assert.equal(cellVerdict({ ...promising, unclipped: arm([40]) }, BASE).status, "incomplete");
 });
 
 test("rule B on 6 seeds: every clause must hold, and the cheapest qualifying cell is chosen", () => {

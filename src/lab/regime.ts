@@ -107,9 +107,12 @@ export function cellVerdict(c: CellOutcome, base: number): CellVerdict {
     const e = pairs(cl, un).map(([a, b]) => a.gain - b.gain);
     const ok = above(cl) >= 4 && mean(cl.map((s) => s.gain)) > 0 && above(un) <= 2 && e.filter((x) => x > 0).length >= 4;
     v.status = ok ? "qualifies" : "fails";
-  } else if (full(c.clipped, SCREEN_SEEDS) && full(c.unclipped, SCREEN_SEEDS)) {
+  } else if (full(c.clipped, SCREEN_SEEDS)) {
+    // The screen reads the clipped arm only: below 2 of 3 above the base, the cell can neither earn
+    // seeds 3-5 nor qualify, whatever its unclipped arm does (that arm is still reported when it lands).
     const three = c.clipped.filter((s) => SCREEN_SEEDS.includes(s.seed));
-    v.status = above(three) >= 2 ? "needs seeds 3-5" : "fails";
+    if (above(three) < 2) v.status = "fails";
+    else if (full(c.unclipped, SCREEN_SEEDS)) v.status = "needs seeds 3-5";
   }
   return v;
 }
