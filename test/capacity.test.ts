@@ -79,13 +79,15 @@ test("calibrate --world 2 without a v2 base: an error naming the pretrain comman
   const header = readCheckpointHeader(ck);
   assert.equal(header.world, 2);
   assert.deepEqual(header.meta.corpus, FAMILY_CORPORA_V2["olmo-7b"].corpus);
-  assert.equal(header.meta.parent, path.join(data, "checkpoints", "world2", "base-d64.ckpt"));
+  // a base at a pretraining budget other than the default is its own checkpoint
+  assert.equal(header.meta.parent, path.join(data, "checkpoints", "world2", "base-d64-1steps.ckpt"));
   assert.throws(() => loadCheckpoint(ck, { world: 1 }), /belongs to world 2/);
   assert.ok(!fs.existsSync(path.join(data, "checkpoints", "olmo-7b.ckpt")), "nothing written in world 1's folder");
   // the capacity of that base on a few problems: printed, fitted, not stored
-  r = cli("calibrate.ts", ["--world", "2", "--problems", "12", "--json"], data);
+  r = cli("calibrate.ts", ["--world", "2", "--problems", "12", "--json", "--base-steps", "1"], data);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.err, /world 2's base-d48 is not pretrained yet: its families are skipped \(npm run pretrain -- --base base-d48 --world 2\)/);
+  assert.match(r.err, /world 2's base-d48 is not pretrained yet: its families are skipped \(npm run pretrain -- --base base-d48 --world 2 --base-steps 1\)/);
+  assert.match(r.out, /^base-d64, pretrained 1 steps \(world 2/m);
   const json = JSON.parse(r.out.trim().split("\n").at(-1)!);
   assert.equal(json.capacity["base-d64"].problems, 12);
   assert.equal(json.capacity["base-d64"].cells.length, 10);
@@ -93,4 +95,10 @@ test("calibrate --world 2 without a v2 base: an error naming the pretrain comman
   assert.equal(json.fits["olmo-7b"].calibrated, false);
   assert.match(r.out, /qwen-math-7b +mode 0\.70 .*\[spec: starting means, uncalibrated\]/);
   assert.ok(!fs.existsSync(path.join(data, "calibration")), "a smoke measurement is not stored");
+  // a stored base is checked to be the budget asked for: never silently another one
+  const w2 = path.join(data, "checkpoints", "world2");
+  fs.copyFileSync(path.join(w2, "base-d64-1steps.ckpt"), path.join(w2, "base-d64.ckpt"));
+  r = cli("pretrain.ts", ["--base", "base-d64", "--world", "2"], data);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /base-d64\.ckpt was pretrained for 1 steps, not 4000; move it away to retrain/);
 });

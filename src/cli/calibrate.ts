@@ -19,6 +19,8 @@
  *  2. fit each family's mode and step-size means (calibration-v2.ts) to its Table 1 row, and print
  *     them with each mode's reachable accuracy range; they are copied into families-v2.ts by hand;
  *  3. the same second pass as world 1, from a family's stored world-2 evaluation.
+ *  --base-steps N measures the bases pretrained for N steps instead of 4,000 (a pretraining budget:
+ *  capability is width x budget, issue 11) and fits the families on them;
  *  --base <id> measures one base only; --problems N measures on the first N test problems (a smoke
  *  check: nothing is stored).
  */
@@ -29,6 +31,7 @@ import { calibrateV2, predictTableV2, type FitV2 } from "../world/calibration-v2
 import { checkpointSha } from "../model/checkpoint";
 import { reportPath, type BaseModelReport } from "../lab/basemodels";
 import { baseCapacity, pretrainBaseCommand, type StoredCapacity } from "../lab/capacity";
+import { BASE_STEPS, budgetedBase } from "../lab/pretrain";
 import { loadCheckpoint } from "../model/checkpoint";
 import { evaluateGreedy } from "../lab/evaluate";
 import { BASE_IDS, FAMILIES, FAMILY_IDS, type BaseId, type Table1Target } from "../world/families";
@@ -96,7 +99,7 @@ async function calibrateWorld1(json: boolean): Promise<void> {
 
 /** The capacity table as printed: final-answer accuracy (first-step value accuracy) per mode, size and operation count. */
 function printCapacity(t: StoredCapacity): void {
-  console.log(`${t.base} (world ${t.world}, checkpoint ${t.checkpointSha.slice(0, 12)}, ${t.problems} test problems): % final answers right (% first written values right), first step forced at the size`);
+  console.log(`${t.base}, pretrained ${t.steps ?? BASE_STEPS} steps (world ${t.world}, checkpoint ${t.checkpointSha.slice(0, 12)}, ${t.problems} test problems): % final answers right (% first written values right), first step forced at the size`);
   const cols = t.cells.filter((c) => c.mode === "code").map((c) => ({ size: c.size, ops: c.ops }));
   console.log(`  ${"mode".padEnd(9)}${cols.map((c) => `size ${c.size}, ${c.ops} ops`.padStart(18)).join("")}`);
   for (const mode of MODES) {
@@ -124,17 +127,18 @@ function printFit(id: string, fit: FitV2, target: Table1Target, calibrated: bool
   if (MODES.some((m) => (p.forced[m] ?? 0) > 85)) console.log(`${"".padEnd(18)} ABOVE THE CEILING: a forced mode exceeds issue 11's ~85%`);
 }
 
-async function calibrateWorld2(world: World, opts: { base?: BaseId; problems?: number; json: boolean }): Promise<void> {
+async function calibrateWorld2(world: World, opts: { base?: BaseId; steps?: number; problems?: number; json: boolean }): Promise<void> {
   const bases = opts.base ? [opts.base] : [...BASE_IDS];
   const tables: Partial<Record<BaseId, StoredCapacity>> = {};
-  const missing = bases.filter((b) => !fs.existsSync(checkpointPath(b, world)));
-  if (missing.length === bases.length) throw new Error(`world ${world}'s shared base${bases.length > 1 ? "s are" : " is"} not pretrained yet (${bases.map((b) => checkpointPath(b, world)).join(", ")}); pretrain ${bases.length > 1 ? "them" : "it"} first: ${bases.map((b) => pretrainBaseCommand(b, world)).join(" ; ")}`);
+  const ck = (b: BaseId) => checkpointPath(budgetedBase(b, opts.steps), world);
+  const missing = bases.filter((b) => !fs.existsSync(ck(b)));
+  if (missing.length === bases.length) throw new Error(`world ${world}'s shared base${bases.length > 1 ? "s are" : " is"} not pretrained yet (${bases.map(ck).join(", ")}); pretrain ${bases.length > 1 ? "them" : "it"} first: ${bases.map((b) => pretrainBaseCommand(b, world, opts.steps)).join(" ; ")}`);
   for (const base of bases) {
     if (missing.includes(base)) {
-      console.error(`[calibrate] world ${world}'s ${base} is not pretrained yet: its families are skipped (${pretrainBaseCommand(base, world)})`);
+      console.error(`[calibrate] world ${world}'s ${base} is not pretrained yet: its families are skipped (${pretrainBaseCommand(base, world, opts.steps)})`);
       continue;
     }
-    tables[base] = await baseCapacity(base, { world, problems: opts.problems });
+    tables[base] = await baseCapacity(base, { world, problems: opts.problems, steps: opts.steps });
     printCapacity(tables[base]!);
   }
   const fits: Record<string, unknown> = {};
@@ -157,13 +161,16 @@ runMain(async () => {
     world: WORLD_FLAG,
     base: { type: "string", help: `world 2: measure only this base: ${BASE_IDS.join(", ")}`, choices: BASE_IDS },
     problems: { type: "int", help: "world 2: measure on the first N test problems only (a smoke check; nothing is stored)" },
-  }, "usage: npm run calibrate [-- --world N] [--base <id>] [--problems N] [--json]");
+    "base-steps": { type: "int", help: `world 2: the bases' pretraining budget (default ${BASE_STEPS}; another budget is its own checkpoint, npm run pretrain -- --base <id> --world 2 --base-steps N), and the families' fits on it` },
+  }, "usage: npm run calibrate [-- --world N] [--base <id>] [--base-steps N] [--problems N] [--json]");
   const world = worldFlag(f);
   if (world === 1) {
-    if (f.base !== undefined || f.problems !== undefined) throw new UsageError("--base and --problems are world 2's (world 1 measures every base on every test problem)");
+    if (f.base !== undefined || f.problems !== undefined || f["base-steps"] !== undefined) throw new UsageError("--base, --base-steps and --problems are world 2's (world 1 measures every base on every test problem)");
     return calibrateWorld1(Boolean(f.json));
   }
   const problems = f.problems as number | undefined;
   if (problems !== undefined && !(problems >= 1 && problems <= getSplit("test").length)) throw new UsageError(`--problems must be in [1, ${getSplit("test").length}], got ${problems}`);
-  await calibrateWorld2(world, { base: f.base as BaseId | undefined, problems, json: Boolean(f.json) });
+  const steps = f["base-steps"] as number | undefined;
+  if (steps !== undefined && steps < 1) throw new UsageError(`--base-steps must be >= 1, got ${steps}`);
+  await calibrateWorld2(world, { base: f.base as BaseId | undefined, steps, problems, json: Boolean(f.json) });
 });

@@ -1,6 +1,7 @@
 /**
  * npm run pretrain -- --family <id>   (trains the family's shared base first if it is missing)
- * npm run pretrain -- --base <id>     (only a shared base)
+ * npm run pretrain -- --base <id>     (only a shared base; --base-steps N: at a pretraining budget of N
+ *                                     steps instead of 4,000, its own checkpoint <id>-<N>steps)
  * --world 2: world 2's shared base (BASE_CORPUS_V2, from scratch) and families (their v2 corpora,
  * src/world/families-v2.ts) into data/checkpoints/world2/. A family whose v2 spec is not calibrated
  * yet says so: its checkpoint is a calibration pass (corpus-v2.ts's plan, step 4), to be evaluated
@@ -11,19 +12,22 @@ import * as fs from "node:fs";
 import { initBackend } from "../model/backend";
 import { BASE_CORPUS, BASE_IDS, FAMILY_IDS, SIZES, getFamily, type BaseId } from "../world/families";
 import { checkpointPath } from "../util/paths";
-import { DEFAULT_PRETRAIN, runStage } from "../lab/pretrain";
+import { BASE_STEPS, budgetedBase, DEFAULT_PRETRAIN, runStage } from "../lab/pretrain";
+import { loadCheckpoint } from "../model/checkpoint";
 import { parseFlags, runMain, UsageError } from "./args";
 import { WORLD_FLAG, worldFlag } from "./experiment-args";
 import { BASE_CORPUS_V2 } from "../world/corpus-v2";
 import { getFamilyV2 } from "../world/families-v2";
 import type { World } from "../world/worlds";
 
-/** Steps of a shared base (the expensive, once-only stage). */
-export const BASE_STEPS = 4000;
-
+/** A shared base at a pretraining budget: the stored one (checked to be that budget), else trained. */
 function trainBase(id: BaseId, steps: number, world: World): string {
-  const out = checkpointPath(id, world);
-  if (fs.existsSync(out)) return out;
+  const out = checkpointPath(budgetedBase(id, steps), world);
+  if (fs.existsSync(out)) {
+    const trained = (loadCheckpoint(out, { world }).header.meta as { train?: { steps?: number } }).train?.steps;
+    if (trained !== undefined && trained !== steps) throw new Error(`${out} was pretrained for ${trained} steps, not ${steps}; move it away to retrain`);
+    return out;
+  }
   runStage({ name: id, out, corpus: world === 1 ? BASE_CORPUS : BASE_CORPUS_V2, size: SIZES[id], parent: null, train: { ...DEFAULT_PRETRAIN, steps }, world });
   return out;
 }

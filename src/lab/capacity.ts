@@ -27,6 +27,7 @@ import { MODES } from "../world/traces";
 import { checkWorld, parseWorld, storedWorld, type World } from "../world/worlds";
 import { mistakeSpread, type MistakeSpread } from "./mistakes";
 import { probeForcedSize } from "./step-probe";
+import { BASE_STEPS, budgetedBase } from "./pretrain";
 
 export interface MeasuredCell extends CapacityCell {
   /** How the wrong final answers spread (answer - truth). */
@@ -36,6 +37,8 @@ export interface MeasuredCell extends CapacityCell {
 export interface StoredCapacity extends CapacityTable {
   world: World;
   base: BaseId;
+  /** The base's pretraining budget (optimizer steps); absent in tables stored before budgets existed = BASE_STEPS. */
+  steps?: number;
   checkpointSha: string;
   /** Test problems measured (500 = the whole split). */
   problems: number;
@@ -67,20 +70,21 @@ export function capacityPath(base: string, sha: string, world: World): string {
 }
 
 /** The pretraining command that makes a missing base. */
-export const pretrainBaseCommand = (base: string, world: World) => `npm run pretrain -- --base ${base}${world === 1 ? "" : ` --world ${world}`}`;
+export const pretrainBaseCommand = (base: string, world: World, steps = BASE_STEPS) => `npm run pretrain -- --base ${base}${world === 1 ? "" : ` --world ${world}`}${steps === BASE_STEPS ? "" : ` --base-steps ${steps}`}`;
 
 /**
  * The capacity table of a world's shared base: the stored one for its current checkpoint, else
  * measured (and stored unless `problems` limits it to a smoke check). A missing base is an error
  * naming the command that pretrains it.
  */
-export async function baseCapacity(base: BaseId, opts: { world: World; problems?: number; quiet?: boolean }): Promise<StoredCapacity> {
+export async function baseCapacity(base: BaseId, opts: { world: World; problems?: number; quiet?: boolean; steps?: number }): Promise<StoredCapacity> {
   const world = opts.world;
   if (world === 1) throw new Error("capacity tables by step size are world 2's (world 1 measures a capacity per mode: npm run calibrate)");
-  const ck = checkpointPath(base, world);
-  if (!fs.existsSync(ck)) throw new Error(`no world-${world} ${base} checkpoint (${ck}); pretrain it first: ${pretrainBaseCommand(base, world)}`);
+  const name = budgetedBase(base, opts.steps);
+  const ck = checkpointPath(name, world);
+  if (!fs.existsSync(ck)) throw new Error(`no world-${world} ${name} checkpoint (${ck}); pretrain it first: ${pretrainBaseCommand(base, world, opts.steps)}`);
   const sha = checkpointSha(ck, world);
-  const file = capacityPath(base, sha, world);
+  const file = capacityPath(name, sha, world);
   const all = getSplit("test");
   const n = opts.problems ?? all.length;
   if (!(Number.isInteger(n) && n >= 1 && n <= all.length)) throw new Error(`problems must be an integer in [1, ${all.length}], got ${n}`);
@@ -95,11 +99,11 @@ export async function baseCapacity(base: BaseId, opts: { world: World; problems?
   const { params, header } = loadCheckpoint(ck, { world });
   let cells: MeasuredCell[];
   try {
-    cells = measureCapacity(params, header.config, all.slice(0, n), `[capacity ${base}]`);
+    cells = measureCapacity(params, header.config, all.slice(0, n), `[capacity ${name}]`);
   } finally {
     disposeParams(params);
   }
-  const table: StoredCapacity = { world: parseWorld(world, "capacity"), base, checkpointSha: sha, problems: n, backend: backendInfo().name, seconds: (Date.now() - t0) / 1000, cells };
+  const table: StoredCapacity = { world: parseWorld(world, "capacity"), base, steps: opts.steps ?? BASE_STEPS, checkpointSha: sha, problems: n, backend: backendInfo().name, seconds: (Date.now() - t0) / 1000, cells };
   if (!smoke) writeFileAtomic(file, JSON.stringify(table, null, 1));
   return table;
 }

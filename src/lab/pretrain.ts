@@ -43,6 +43,21 @@ export const DEFAULT_PRETRAIN: PretrainConfig = {
   batchSize: 64, steps: 3000, lr: 3e-3, warmup: 100, lrFinalFrac: 0.1, weightDecay: 0.01, saveEvery: 100, seed: "pretrain",
 };
 
+/** Steps of a shared base (the expensive, once-only stage): its default pretraining budget. */
+export const BASE_STEPS = 4000;
+
+/**
+ * The checkpoint name of a shared base at a pretraining budget: the default budget keeps the plain
+ * name ("base-d64"), any other is its own checkpoint ("base-d64-2000steps"), so a budget is never
+ * confused with another. A budgeted base starts from the same initialisation and sees the same
+ * batches (its stage is named by the base id); only its schedule is shorter or longer, as when a
+ * model family is trained at several sizes of compute.
+ */
+export function budgetedBase(base: string, steps: number = BASE_STEPS): string {
+  if (!(Number.isInteger(steps) && steps >= 1)) throw new Error(`a base's pretraining budget must be an integer number of steps >= 1, got ${steps}`);
+  return steps === BASE_STEPS ? base : `${base}-${steps}steps`;
+}
+
 export function modelConfigFor(size: ModelSize): ModelConfig {
   return { vocabSize: VOCAB_SIZE, contextLength: CONTEXT_LENGTH, ...size };
 }
