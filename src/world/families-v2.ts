@@ -31,10 +31,12 @@
  *   olmo-7b          0   /  -   / 41.0   ( 0   /  -   /  9.0)   32 points above, at its floor
  *   llama            0   /  -   / 41.0   ( 0   /  -   / 36.8)   at its floor, within 5
  * and no mode forced on `test` above 74% (qwen-7b's language), under the issue's ~85% ceiling.
- * The real v2 bases set the real floors (`npm run calibrate -- --world 2` prints each mode's
- * reachable range); what to do about rows below them (e.g. a weaker base for the weak families,
- * less width or pretraining budget, which issue 11 names as sources of accuracy) is the next
- * session's decision, not a slip.
+ * The real v2 bases set the real floors, and they depend on the base's pretraining budget (session 5,
+ * `npm run calibrate -- --world 2 --base base-d64 --base-steps N`; REPRODUCTION.md, "World 2"): at
+ * 4,000 steps every mode's floor is ~74% (three operations in one step are right 62-64% of the time),
+ * so no row is reachable; at 2,000 steps qwen-math-7b, qwen-7b and llama fit within 1.3 points and
+ * OLMo2-7B (9%) and OLMo2-7B-SFT's code (21%) stay below a ~38-41% floor. Next: a per-family base
+ * budget (a pre-RL prior, fitted before any RL), then family pretraining and the refit passes.
  */
 import type { CapacityTable } from "./calibration-v2";
 import { SLIPS_OFF, type CorpusSpecV2 } from "./corpus-v2";
