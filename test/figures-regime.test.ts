@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { resolveSpec, runName, type RunResult } from "../src/lab/experiments";
-import { baseAccuracy, cellSeedsFigure, diffusionFigure, lrCells, lrRows, mergeRegimeRuns, perUpdateFigure, phaseFigure, plannedCells, regimeRuns, ruleBReport, ruleRows, sgdChoice, updatesPerStep, type RegimeRun } from "../src/figures/figures-regime";
+import { baseAccuracy, cellSeedsFigure, clipOnlyCells, diffusionFigure, lrCells, lrRows, mergeRegimeRuns, perUpdateFigure, phaseFigure, plannedCells, regimeRuns, ruleBReport, ruleRows, sgdChoice, updatesPerStep, type RegimeRun } from "../src/figures/figures-regime";
 import { plannedRuns, REGIME_ARMS } from "../src/lab/plans";
 
 /** A stored-run stand-in: only what the builders read. */
@@ -81,19 +81,26 @@ test("rule B over stage 2: a clip point borrows the centre's unclipped arm, and 
   ];
   const merged = mergeRegimeRuns([runs, runs.slice(0, 6)]);
   assert.equal(merged.length, 18);
-  const b = ruleBReport(merged, { expected: [centre, low], sharedUnclipped: centre });
+  const shared = { centre, cells: [low] };
+  const b = ruleBReport(merged, { expected: [centre, low], sharedUnclipped: shared });
   const lowRow = b.rows.find((r) => r.cell === low)!;
   assert.equal(lowRow["unclipped above base"], "0/6 (the centre's)");
   assert.equal(lowRow.status, "qualifies"); // 4/6 above 51.4, mean gain > 0, C > 0 in 4 pairs
   assert.match(b.text, /^FINAL: clip low side only .* qualifies/);
   // the same runs with one more expected cell that has no run: not final
-  const open = ruleBReport(merged, { expected: [centre, low, "token-mean (packed groups of 4)"], sharedUnclipped: centre });
+  const open = ruleBReport(merged, { expected: [centre, low, "token-mean (packed groups of 4)"], sharedUnclipped: shared });
   assert.equal(open.result.final, false);
   assert.match(open.text, /token-mean \(packed groups of 4\): incomplete/);
   // without the sharing the clip point has no unclipped arm and cannot be judged
   assert.equal(ruleBReport(merged, { expected: [centre, low] }).rows.find((r) => r.cell === low)!.status, "incomplete");
-  // the planned cells of stage 2 are its labels
+  // the planned cells of stage 2 are its labels; the clip points (and only they) borrow
   assert.deepEqual(plannedCells(["regime-clip"], "default"), [centre, low, "clip high side only (ε_low 0.999, ε_high 0.2)", "clip ε = 0.05"]);
+  assert.deepEqual(clipOnlyCells(["regime-lr", "regime-shape", "regime-clip", "regime-loss"], "default"), [low, "clip high side only (ε_low 0.999, ε_high 0.2)", "clip ε = 0.05"]);
+  // a cell whose own unclipped runs are not stored yet (the paper's shape) does not borrow the centre's
+  const shape = "lr 0.00003 × 200 steps, 1024 rollouts/step, 128 per update";
+  const withShape = [...merged, ...[0, 1, 2].map((s) => at(run(s, { ...g, promptsPerStep: 64, samplesPerPrompt: 16, miniBatchSize: 128 }, 55), shape, C))];
+  const shapeRow = ruleBReport(withShape, { expected: [centre, low, shape], sharedUnclipped: shared }).rows.find((r) => r.cell === shape)!;
+  assert.deepEqual([shapeRow["unclipped above base"], shapeRow["C > 0 (pairs)"], shapeRow.status], ["0/0", "0/0", "incomplete"]);
 });
 
 test("one cell seed by seed: both arms' test curves and the base; a clip point's unclipped arm is the centre's", () => {
@@ -104,11 +111,13 @@ test("one cell seed by seed: both arms' test curves and the base; a clip point's
     ...[0, 1].map((s) => at(run(s, { ...g, clip: false }, 49 + s), centre, U)),
     ...[0, 1].map((s) => at(run(s, { ...g, epsLow: 0.999 }, 55), high, C)),
   ];
-  const f = cellSeedsFigure(runs, high, "t", centre);
+  const f = cellSeedsFigure(runs, high, "t", { centre, cells: [high] });
   assert.deepEqual(f.data.map((d) => d.name), [`${C}, seed 0`, `${C}, seed 1`, `${U} (the centre's), seed 0`, `${U} (the centre's), seed 1`, "base (51.4)"]);
   assert.deepEqual(f.data.map((d) => (d.y as number[])[1]), [55, 55, 49, 50, 51.4]);
   // the centre itself shows its own arms only
-  assert.equal(cellSeedsFigure(runs, centre, "t", centre).data.length, 5);
+  assert.equal(cellSeedsFigure(runs, centre, "t", { centre, cells: [high] }).data.length, 5);
+  // a cell that is not a clip point never shows the centre's runs as its own unclipped arm
+  assert.equal(cellSeedsFigure(runs, high, "t", { centre, cells: [] }).data.length, 3);
   assert.throws(() => cellSeedsFigure(runs, "clip ε = 0.05", "t"), /no stored run of the cell "clip ε = 0.05"/);
 });
 

@@ -127,19 +127,35 @@ export function plannedCells(plans: readonly string[], scale: Scale): string[] {
 }
 
 /**
- * Rule B over the cells of the stored runs. `expected` names every cell the rule must see (a cell
- * with no stored run is incomplete, so the rule is not final); `sharedUnclipped` names the cell
- * whose unclipped arm a clip point borrows (pre-registered: without the clip, a clip point's runs
- * would be that cell's runs). `screen`: the cells are only part of the grid (stage 1 alone), so the
- * rule's outcome on them is never called final.
+ * Which cells borrow whose unclipped arm: the clip points (planned with a clipped arm only) borrow
+ * the centre's (pre-registered: without the clip, a clip point's runs would be the centre's runs).
+ * Read from the plans, never from which runs happen to be stored: a cell whose own unclipped runs
+ * are still computing (the paper's shape) must not borrow the centre's meanwhile.
  */
-export function ruleBReport(runs: readonly RegimeRun[], opts: { expected: readonly string[]; sharedUnclipped?: string; screen?: boolean }): { text: string; rows: Row[]; result: RuleBResult } {
+export interface SharedUnclipped {
+  centre: string;
+  cells: readonly string[];
+}
+
+/** The cells of the plans that are planned with a clipped arm and no unclipped one (the clip points). */
+export function clipOnlyCells(plans: readonly string[], scale: Scale): string[] {
+  const runs = plans.flatMap((p) => plannedRuns(p, scale)).map((r) => ({ cell: r.label.slice(0, r.label.lastIndexOf(", ")), arm: r.label.slice(r.label.lastIndexOf(", ") + 2) }));
+  return [...new Set(runs.map((r) => r.cell))].filter((c) => runs.some((r) => r.cell === c && r.arm === REGIME_ARMS.clipped) && !runs.some((r) => r.cell === c && r.arm === REGIME_ARMS.unclipped));
+}
+
+/**
+ * Rule B over the cells of the stored runs. `expected` names every cell the rule must see (a cell
+ * with no stored run is incomplete, so the rule is not final); `sharedUnclipped` says which cells
+ * borrow the centre's unclipped arm. `screen`: the cells are only part of the grid (stage 1 alone),
+ * so the rule's outcome on them is never called final.
+ */
+export function ruleBReport(runs: readonly RegimeRun[], opts: { expected: readonly string[]; sharedUnclipped?: SharedUnclipped; screen?: boolean }): { text: string; rows: Row[]; result: RuleBResult } {
   const stored = lrCells(runs);
-  const centre = stored.find((c) => c.id === opts.sharedUnclipped);
+  const centre = stored.find((c) => c.id === opts.sharedUnclipped?.centre);
   const shared = new Set<string>();
   const cells: CellOutcome[] = opts.expected.map((id) => {
     const c = stored.find((x) => x.id === id) ?? { id, lr: NaN, clipped: [], unclipped: [] };
-    if (c.unclipped.length === 0 && centre && c.id !== centre.id && c.clipped.length > 0) {
+    if (centre && opts.sharedUnclipped!.cells.includes(c.id) && c.unclipped.length === 0) {
       shared.add(id);
       return { ...c, unclipped: centre.unclipped };
     }
@@ -296,13 +312,14 @@ export function clipBucketFigure(runs: readonly RegimeRun[], title: string): Fig
 /**
  * One cell seed by seed: test accuracy against steps for each seed of the clipped and the unclipped
  * arm, with the base as a line: what rule B's chosen (or, when none qualifies, closest) cell looks
- * like run by run. A clip point's unclipped arm is the centre's (`sharedUnclipped`), as rule B reads it.
+ * like run by run. A clip point's unclipped arm is the centre's (`sharedUnclipped`), as rule B reads it;
+ * any other cell shows its own arms only.
  */
-export function cellSeedsFigure(runs: readonly RegimeRun[], cell: string, title: string, sharedUnclipped?: string): Figure {
+export function cellSeedsFigure(runs: readonly RegimeRun[], cell: string, title: string, sharedUnclipped?: SharedUnclipped): Figure {
   const own = runs.filter((r) => r.cell === cell);
   if (own.length === 0) throw new Error(`no stored run of the cell "${cell}"; cells: ${[...new Set(runs.map((r) => r.cell))].join(" / ")}`);
-  const unclippedOwn = own.some((r) => r.arm === REGIME_ARMS.unclipped);
-  const shown = [...own.filter((r) => r.arm !== REGIME_ARMS.oneUpdate), ...(unclippedOwn || !sharedUnclipped ? [] : runs.filter((r) => r.cell === sharedUnclipped && r.arm === REGIME_ARMS.unclipped))];
+  const borrows = sharedUnclipped?.cells.includes(cell) ?? false;
+  const shown = [...own.filter((r) => r.arm !== REGIME_ARMS.oneUpdate), ...(borrows ? runs.filter((r) => r.cell === sharedUnclipped!.centre && r.arm === REGIME_ARMS.unclipped) : [])];
   const base = baseAccuracy(runs);
   const steps = own[0].run.evals.map((e) => e.step);
   const data: Figure["data"] = shown.sort((a, b) => ARMS.indexOf(a.arm) - ARMS.indexOf(b.arm) || a.run.spec.seed - b.run.spec.seed).map(({ run, cell: c, arm }) => ({
