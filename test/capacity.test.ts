@@ -101,4 +101,8 @@ test("calibrate --world 2 without a v2 base: an error naming the pretrain comman
   r = cli("pretrain.ts", ["--base", "base-d64", "--world", "2"], data);
   assert.equal(r.code, 1);
   assert.match(r.err, /base-d64\.ckpt was pretrained for 1 steps, not 4000; move it away to retrain/);
+  // ... and so is a stored family: its name does not carry its base's budget
+  r = cli("pretrain.ts", ["--family", "olmo-7b", "--world", "2"], data);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /olmo-7b\.ckpt exists but was pretrained from .*base-d64-1steps\.ckpt, not .*base-d64\.ckpt; move it away/);
 });

@@ -14,7 +14,7 @@ import { resolveSpec, runName } from "../src/lab/experiments";
 import { ROOT } from "../src/util/paths";
 import { PLANS, plan } from "../src/lab/plans";
 import { canonicalReward } from "../src/rl/rewards";
-import { acquireLock, breakLock, lockHeld, removeDebris, takeNext, writeFileAtomic } from "../src/util/store";
+import { acquireLock, breakLock, lockHeld, removeDebris, takeNext, tryClaim, writeFileAtomic } from "../src/util/store";
 
 const tsx = path.join(ROOT, "node_modules/tsx/dist/cli.mjs");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "spurious-store-"));
@@ -197,5 +197,18 @@ test("two sweeps over one list share it: a held run is deferred, a stored one sk
   fs.writeFileSync(lock, JSON.stringify({ pid: 2 ** 22 + 12345, host: os.hostname() }));
   assert.equal(lockHeld(lock), false);
   assert.ok(fs.existsSync(lock));
+  // a sweep's claim: taken at once or not at all; a dead holder's is broken and taken
+  const claim = path.join(dir, "run.json.sweep.lock");
+  const mine = tryClaim(claim);
+  assert.ok(mine);
+  assert.ok(lockHeld(claim));
+  assert.equal(tryClaim(claim), null);
+  mine();
+  assert.ok(!fs.existsSync(claim));
+  fs.writeFileSync(claim, JSON.stringify({ pid: 2 ** 22 + 12345, host: os.hostname() }));
+  const again = tryClaim(claim);
+  assert.ok(again);
+  assert.ok(lockHeld(claim));
+  again();
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -25,10 +25,11 @@
  *  check: nothing is stored).
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { initBackend } from "../model/backend";
 import { calibrate, predictTable, rowText, shiftedTarget, type RowCells } from "../world/calibration";
 import { calibrateV2, predictTableV2, type FitV2 } from "../world/calibration-v2";
-import { checkpointSha } from "../model/checkpoint";
+import { checkpointSha, readCheckpointHeader } from "../model/checkpoint";
 import { reportPath, type BaseModelReport } from "../lab/basemodels";
 import { baseCapacity, pretrainBaseCommand, type StoredCapacity } from "../lab/capacity";
 import { BASE_STEPS, budgetedBase } from "../lab/pretrain";
@@ -146,7 +147,13 @@ async function calibrateWorld2(world: World, opts: { base?: BaseId; steps?: numb
     const fam = getFamilyV2(id);
     const table = tables[fam.base];
     if (!table) continue;
-    const { target, note } = passTarget(id, world, fam.target, predictTableV2(fam.corpus, table));
+    // The second pass reads the family's measured row: only meaningful if it was pretrained from this base.
+    const famCk = checkpointPath(id, world);
+    const parent = fs.existsSync(famCk) ? String(readCheckpointHeader(famCk).meta.parent ?? "") : "";
+    const fromThisBase = !parent || path.resolve(parent) === path.resolve(ck(fam.base));
+    const { target, note } = fromThisBase
+      ? passTarget(id, world, fam.target, predictTableV2(fam.corpus, table))
+      : { target: fam.target, note: ` [no 2nd pass: ${id} was pretrained from ${parent}, not from this base]` };
     const fit = calibrateV2(fam.corpus, target, table);
     const c = fit.corpus;
     fits[id] = { mode: c.mode.mean, steps: { code: [c.steps.code.two.mean, c.steps.code.three.mean], language: [c.steps.language.two.mean, c.steps.language.three.mean] }, target, prediction: fit.prediction, maxError: fit.error, reachable: fit.reachable, calibrated: fam.calibrated };

@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { resolveSpec, runName, runPath, SCALES, storedRun, type Scale } from "../lab/experiments";
-import { lockHeld, readJson, takeNext } from "../util/store";
+import { lockHeld, readJson, takeNext, tryClaim } from "../util/store";
 import { checkpointPath, ROOT } from "../util/paths";
 import { labelsPath } from "../rl/datasets";
 import { isPlanName, plan, PLANS, type Spec } from "../lab/plans";
@@ -120,16 +120,33 @@ runMain(async () => {
   }
   const failed: { name: string; log: string; code: number | null }[] = [];
   // Jobs not yet started. A second sweep over the same list (one per core) shares it: a run another
-  // process holds the lock of is deferred, and one that process finished is skipped; a worker waits
-  // on a held run only when nothing else is left.
-  const queue = [...todo];
-  const take = () => {
-    const { job, skipped } = takeNext(queue, (j) => storedRun(j.name) !== null, (j) => lockHeld(`${runPath(j.name)}.lock`));
-    for (const j of skipped) console.error(`[sweep] stored by another process meanwhile: ${j.name}`);
-    finished += skipped.length;
-    return job;
-  };
+  // sweep has claimed, or another process holds the lock of, is deferred, and one finished meanwhile is
+  // skipped; a worker waits on a held run only when nothing else is left. The claim is taken here,
+  // before the child starts (the child's own lock comes seconds later, after its backend loads).
   let finished = 0;
+  const queue = [...todo];
+  const claimOf = (name: string) => `${runPath(name)}.sweep.lock`;
+  const stored = (name: string) => {
+    try {
+      return storedRun(name) !== null;
+    } catch {
+      return false; // a damaged file: the child run names the problem in its log
+    }
+  };
+  const take = (): { job: (typeof todo)[number]; release: () => void } | undefined => {
+    for (let tries = 0; ; tries++) {
+      const { job, skipped } = takeNext(queue, (j) => stored(j.name), (j) => lockHeld(claimOf(j.name)) || lockHeld(`${runPath(j.name)}.lock`));
+      for (const j of skipped) console.error(`[sweep] stored by another process meanwhile: ${j.name}`);
+      finished += skipped.length;
+      if (!job) return undefined;
+      const release = tryClaim(claimOf(job.name));
+      if (release) return { job, release };
+      // Claimed by another sweep (between the look and the claim, or every job left is): try the others
+      // once each, then wait on this one (its child waits on the run's lock, and skips it once stored).
+      if (tries >= queue.length) return { job, release: () => {} };
+      queue.push(job);
+    }
+  };
   const running = new Set<string>();
   const t0 = Date.now();
   const status = () => {
@@ -140,10 +157,12 @@ runMain(async () => {
   };
   const timer = setInterval(status, 30_000);
   const worker = async () => {
-    for (let job = take(); job; job = take()) {
+    for (let next = take(); next; next = take()) {
+      const { job, release } = next;
       running.add(job.name);
       const log = path.join(logDir, `${job.name}.log`);
       const code = await spawnTsx("experiment.ts", argsOf(job.spec), log);
+      release();
       running.delete(job.name);
       finished++;
       if (code !== 0) failed.push({ name: job.name, log, code });

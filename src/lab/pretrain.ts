@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadCheckpoint, saveCheckpoint, type Checkpoint } from "../model/checkpoint";
+import { loadCheckpoint, readCheckpointHeader, saveCheckpoint, type Checkpoint } from "../model/checkpoint";
 import { removeDebris } from "../util/store";
 import { CONTEXT_LENGTH, type CorpusExample } from "../world/corpus";
 import { anyCorpusBatch, corpusWorld, type AnyCorpusSpec } from "../world/corpus-v2";
@@ -56,6 +56,11 @@ export const BASE_STEPS = 4000;
 export function budgetedBase(base: string, steps: number = BASE_STEPS): string {
   if (!(Number.isInteger(steps) && steps >= 1)) throw new Error(`a base's pretraining budget must be an integer number of steps >= 1, got ${steps}`);
   return steps === BASE_STEPS ? base : `${base}-${steps}steps`;
+}
+
+/** The optimizer steps a stored checkpoint's stage was trained for (its header's train config). */
+export function trainedSteps(file: string): number | undefined {
+  return (readCheckpointHeader(file).meta as { train?: { steps?: number } }).train?.steps;
 }
 
 export function modelConfigFor(size: ModelSize): ModelConfig {

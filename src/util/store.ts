@@ -158,6 +158,32 @@ export function takeNext<T>(queue: T[], stored: (job: T) => boolean, held: (job:
   return { job: queue.shift(), skipped };
 }
 
+/**
+ * Claim a file for this process at once, without waiting: the holder's JSON (as a lock's), created
+ * exclusively. A claim whose holder is dead is broken and taken; a live one returns null. Returns the
+ * release, which removes the claim only while it is still this process's.
+ */
+export function tryClaim(file: string): (() => void) | null {
+  const me = JSON.stringify({ pid: process.pid, host: os.hostname() });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, me, { flag: "wx" });
+      return () => {
+        try {
+          if (fs.readFileSync(file, "utf8") === me) fs.rmSync(file, { force: true });
+        } catch {
+          /* already gone */
+        }
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new Error(`cannot create the claim ${file}: ${(e as Error).message}`);
+      const seen = readLock(file);
+      if (seen !== "gone" && breakIfStale(file, seen, true) === "live") return null;
+    }
+  }
+  return null;
+}
+
 export interface LockOptions {
   quiet?: boolean;
   /** Wait while a live process holds the lock (default); false: throw an error naming the holder. */
