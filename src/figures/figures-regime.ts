@@ -219,10 +219,11 @@ export function phaseFigure(runs: readonly RegimeRun[], title: string, xTitle = 
   return {
     data,
     layout: {
-      title: { text: title }, width: 900, height: 480,
-      xaxis: { title: { text: xTitle }, tickvals: x.map((_, j) => j), ticktext: x, zeroline: false },
+      title: { text: title }, width: 900, height: 560, margin: { b: 170 },
+      // long cell names ("clip high side only (ε_low 0.999, ε_high 0.2)") wrap instead of colliding
+      xaxis: { tickvals: x.map((_, j) => j), ticktext: x.map((l) => l.replace(/ \(/g, "<br>(").replace(/, /g, ",<br>").replace(/ × /g, "<br>× ")), tickangle: 0, zeroline: false, title: { text: xTitle, standoff: 25 } },
       yaxis: { title: { text: "test accuracy gain (points)" }, zeroline: true, zerolinewidth: 2 },
-      legend: { orientation: "h", y: -0.2 },
+      legend: { orientation: "h", y: -0.42 },
     },
   };
 }
@@ -325,7 +326,9 @@ export function cellSeedsFigure(runs: readonly RegimeRun[], cell: string, title:
   const data: Figure["data"] = shown.sort((a, b) => ARMS.indexOf(a.arm) - ARMS.indexOf(b.arm) || a.run.spec.seed - b.run.spec.seed).map(({ run, cell: c, arm }) => ({
     type: "scatter", mode: "lines+markers", name: `${arm}${c === cell ? "" : " (the centre's)"}, seed ${run.spec.seed}`, legendgroup: arm,
     x: run.evals.map((e) => e.step), y: run.evals.map((e) => round(e.test.accuracy)),
-    line: { color: ARM_COLOR[arm], width: 1.5, dash: arm === REGIME_ARMS.clipped ? "solid" : "dash" }, marker: { size: 4 }, opacity: 0.85,
+    line: { color: ARM_COLOR[arm], width: 1.5, dash: arm === REGIME_ARMS.clipped ? "solid" : "dash" }, opacity: 0.85,
+    // one marker shape per seed, so a seed's two arms can be matched by eye (the arms share its rewards)
+    marker: { size: 6, symbol: ["circle", "square", "diamond", "triangle-up", "x", "cross"][run.spec.seed % 6] },
   }));
   data.push({ type: "scatter", mode: "lines", name: `base (${round(base)})`, x: [steps[0], steps[steps.length - 1]], y: [round(base), round(base)], line: { color: "#555", dash: "dot" } });
   return {

@@ -75,6 +75,7 @@ export const NOTEBOOKS: NotebookEntry[] = [
       ...ids("06-regime/p-code-drift", "06-regime/param-distance", "06-regime/token-prob", "06-regime/clip-buckets"),
       { id: "06-regime/phase-stage2", readme: { image: "docs/figures/regime-phase-stage2.png", alt: "Regime study: stage 2", what: "regime study, stage 2: one axis at a time around the centre, with and without the clip" } },
       ...ids("06-regime/p-code-stage2", "06-regime/control"),
+      { id: "06-regime/rule-b-cell", readme: { image: "docs/figures/regime-rule-b-cell.png", alt: "Regime study: rule B's cell", what: "regime study, rule B: the chosen cell, or the closest when none qualifies, seed by seed" } },
     ],
   },
 ];

@@ -35,7 +35,7 @@
  * `npm run calibrate -- --world 2 --base base-d64 --base-steps N`; REPRODUCTION.md, "World 2"): at
  * 4,000 steps every mode's floor is ~74% (three operations in one step are right 62-64% of the time),
  * so no row is reachable; at 2,000 steps qwen-math-7b, qwen-7b and llama fit within 1.3 points and
- * OLMo2-7B (9%) and OLMo2-7B-SFT's code (21%) stay below a ~38-41% floor. Next: a per-family base
+ * OLMo2-7B (9%) and OLMo2-7B-SFT's code (21%) stay below a ~36-41% floor. Next: a per-family base
  * budget (a pre-RL prior, fitted before any RL), then family pretraining and the refit passes.
  */
 import type { CapacityTable } from "./calibration-v2";
