@@ -25,14 +25,13 @@
  *  check: nothing is stored).
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { initBackend } from "../model/backend";
 import { calibrate, predictTable, rowText, shiftedTarget, type RowCells } from "../world/calibration";
 import { calibrateV2, predictTableV2, type FitV2 } from "../world/calibration-v2";
-import { checkpointSha, readCheckpointHeader } from "../model/checkpoint";
+import { checkpointSha } from "../model/checkpoint";
 import { reportPath, type BaseModelReport } from "../lab/basemodels";
 import { baseCapacity, pretrainBaseCommand, type StoredCapacity } from "../lab/capacity";
-import { BASE_STEPS, budgetedBase } from "../lab/pretrain";
+import { BASE_STEPS, budgetedBase, otherParent } from "../lab/pretrain";
 import { loadCheckpoint } from "../model/checkpoint";
 import { evaluateGreedy } from "../lab/evaluate";
 import { BASE_IDS, FAMILIES, FAMILY_IDS, type BaseId, type Table1Target } from "../world/families";
@@ -149,9 +148,8 @@ async function calibrateWorld2(world: World, opts: { base?: BaseId; steps?: numb
     if (!table) continue;
     // The second pass reads the family's measured row: only meaningful if it was pretrained from this base.
     const famCk = checkpointPath(id, world);
-    const parent = fs.existsSync(famCk) ? String(readCheckpointHeader(famCk).meta.parent ?? "") : "";
-    const fromThisBase = !parent || path.resolve(parent) === path.resolve(ck(fam.base));
-    const { target, note } = fromThisBase
+    const parent = fs.existsSync(famCk) ? otherParent(famCk, ck(fam.base)) : null;
+    const { target, note } = !parent
       ? passTarget(id, world, fam.target, predictTableV2(fam.corpus, table))
       : { target: fam.target, note: ` [no 2nd pass: ${id} was pretrained from ${parent}, not from this base]` };
     const fit = calibrateV2(fam.corpus, target, table);

@@ -9,12 +9,10 @@
  * Resumable: interrupt it and run the same command again. Never overwrites a finished checkpoint.
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { initBackend } from "../model/backend";
 import { BASE_CORPUS, BASE_IDS, FAMILY_IDS, SIZES, getFamily, type BaseId } from "../world/families";
 import { checkpointPath } from "../util/paths";
-import { BASE_STEPS, budgetedBase, DEFAULT_PRETRAIN, runStage, trainedSteps } from "../lab/pretrain";
-import { checkpointSha, readCheckpointHeader } from "../model/checkpoint";
+import { BASE_STEPS, budgetedBase, DEFAULT_PRETRAIN, expectBudget, otherParent, runStage } from "../lab/pretrain";
 import { parseFlags, runMain, UsageError } from "./args";
 import { WORLD_FLAG, worldFlag } from "./experiment-args";
 import { BASE_CORPUS_V2 } from "../world/corpus-v2";
@@ -25,9 +23,7 @@ import type { World } from "../world/worlds";
 function trainBase(id: BaseId, steps: number, world: World): string {
   const out = checkpointPath(budgetedBase(id, steps), world);
   if (fs.existsSync(out)) {
-    checkpointSha(out, world); // a checkpoint of another world is an error naming both
-    const trained = trainedSteps(out);
-    if (trained !== undefined && trained !== steps) throw new Error(`${out} was pretrained for ${trained} steps, not ${steps}; move it away to retrain`);
+    expectBudget(out, world, steps, "move it away to retrain");
     return out;
   }
   runStage({ name: id, out, corpus: world === 1 ? BASE_CORPUS : BASE_CORPUS_V2, size: SIZES[id], parent: null, train: { ...DEFAULT_PRETRAIN, steps }, world });
@@ -55,10 +51,9 @@ runMain(async () => {
   if (steps < 1) throw new UsageError("--steps must be >= 1");
   const out = checkpointPath(fam.id, world);
   if (fs.existsSync(out)) {
-    // A family's checkpoint name does not carry its base's budget: never accept one built on another base.
     const wanted = checkpointPath(budgetedBase(fam.base, f["base-steps"] as number), world);
-    const parent = readCheckpointHeader(out).meta.parent;
-    if (parent && path.resolve(String(parent)) !== path.resolve(wanted)) throw new Error(`${out} exists but was pretrained from ${parent}, not ${wanted}; move it away to retrain from that base`);
+    const parent = otherParent(out, wanted);
+    if (parent) throw new Error(`${out} exists but was pretrained from ${parent}, not ${wanted}; move it away to retrain from that base`);
     console.error(`[pretrain] ${out} exists; delete it to retrain`);
     return;
   }

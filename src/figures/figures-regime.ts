@@ -22,13 +22,19 @@ export interface RegimeRun {
 const ARMS = [REGIME_ARMS.clipped, REGIME_ARMS.unclipped, REGIME_ARMS.oneUpdate] as string[];
 const ARM_COLOR: Record<string, string> = { [REGIME_ARMS.clipped]: "#1f77b4", [REGIME_ARMS.unclipped]: "#d62728", [REGIME_ARMS.oneUpdate]: "#2ca02c" };
 
+/** A regime run's label, "<cell>, <arm>", split at its last ", " (cell names may hold commas). */
+function splitLabel(label: string): { cell: string; arm: string } {
+  const cut = label.lastIndexOf(", ");
+  return cut < 0 ? { cell: label, arm: "" } : { cell: label.slice(0, cut), arm: label.slice(cut + 2) };
+}
+
 /** A cell's runs as the notebook loads them (runs + the plan's label), split into cell and arm. */
 export function regimeRuns(loaded: { runs: readonly RunResult[]; label: (c: Pick<Condition, "runs">) => string }): RegimeRun[] {
   return loaded.runs.map((run) => {
     const label = loaded.label({ runs: [run] });
-    const cut = label.lastIndexOf(", ");
-    if (cut < 0 || !ARMS.includes(label.slice(cut + 2))) throw new Error(`run ${run.name} is labelled "${label}", not "<cell>, <arm>" with an arm of ${ARMS.join(" / ")}: is it a regime plan's run?`);
-    return { run, cell: label.slice(0, cut), arm: label.slice(cut + 2) };
+    const { cell, arm } = splitLabel(label);
+    if (!ARMS.includes(arm)) throw new Error(`run ${run.name} is labelled "${label}", not "<cell>, <arm>" with an arm of ${ARMS.join(" / ")}: is it a regime plan's run?`);
+    return { run, cell, arm };
   });
 }
 
@@ -123,7 +129,7 @@ export async function loadRegime<P extends string>(plans: readonly P[], load: (p
 
 /** The cells regime plans hold once every run is computed (their labels, "<cell>, <arm>"). */
 export function plannedCells(plans: readonly string[], scale: Scale): string[] {
-  return [...new Set(plans.flatMap((p) => plannedRuns(p, scale).map((r) => r.label.slice(0, r.label.lastIndexOf(", ")))))];
+  return [...new Set(plans.flatMap((p) => plannedRuns(p, scale).map((r) => splitLabel(r.label).cell)))];
 }
 
 /**
@@ -139,7 +145,7 @@ export interface SharedUnclipped {
 
 /** The cells of the plans that are planned with a clipped arm and no unclipped one (the clip points). */
 export function clipOnlyCells(plans: readonly string[], scale: Scale): string[] {
-  const runs = plans.flatMap((p) => plannedRuns(p, scale)).map((r) => ({ cell: r.label.slice(0, r.label.lastIndexOf(", ")), arm: r.label.slice(r.label.lastIndexOf(", ") + 2) }));
+  const runs = plans.flatMap((p) => plannedRuns(p, scale)).map((r) => splitLabel(r.label));
   return [...new Set(runs.map((r) => r.cell))].filter((c) => runs.some((r) => r.cell === c && r.arm === REGIME_ARMS.clipped) && !runs.some((r) => r.cell === c && r.arm === REGIME_ARMS.unclipped));
 }
 

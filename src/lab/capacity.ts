@@ -27,7 +27,7 @@ import { MODES } from "../world/traces";
 import { checkWorld, parseWorld, storedWorld, type World } from "../world/worlds";
 import { mistakeSpread, type MistakeSpread } from "./mistakes";
 import { probeForcedSize } from "./step-probe";
-import { BASE_STEPS, budgetedBase, trainedSteps } from "./pretrain";
+import { BASE_STEPS, budgetedBase, expectBudget } from "./pretrain";
 
 export interface MeasuredCell extends CapacityCell {
   /** How the wrong final answers spread (answer - truth). */
@@ -83,9 +83,8 @@ export async function baseCapacity(base: BaseId, opts: { world: World; problems?
   const name = budgetedBase(base, opts.steps);
   const ck = checkpointPath(name, world);
   if (!fs.existsSync(ck)) throw new Error(`no world-${world} ${name} checkpoint (${ck}); pretrain it first: ${pretrainBaseCommand(base, world, opts.steps)}`);
+  expectBudget(ck, world, opts.steps ?? BASE_STEPS, `move it away and pretrain it again: ${pretrainBaseCommand(base, world, opts.steps)}`);
   const sha = checkpointSha(ck, world);
-  const trained = trainedSteps(ck);
-  if (trained !== undefined && trained !== (opts.steps ?? BASE_STEPS)) throw new Error(`${ck} was pretrained for ${trained} steps, not ${opts.steps ?? BASE_STEPS}; move it away and pretrain it again: ${pretrainBaseCommand(base, world, opts.steps)}`);
   const file = capacityPath(name, sha, world);
   const all = getSplit("test");
   const n = opts.problems ?? all.length;

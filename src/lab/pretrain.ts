@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadCheckpoint, readCheckpointHeader, saveCheckpoint, type Checkpoint } from "../model/checkpoint";
+import { checkpointSha, loadCheckpoint, readCheckpointHeader, saveCheckpoint, type Checkpoint } from "../model/checkpoint";
 import { removeDebris } from "../util/store";
 import { CONTEXT_LENGTH, type CorpusExample } from "../world/corpus";
 import { anyCorpusBatch, corpusWorld, type AnyCorpusSpec } from "../world/corpus-v2";
@@ -58,9 +58,24 @@ export function budgetedBase(base: string, steps: number = BASE_STEPS): string {
   return steps === BASE_STEPS ? base : `${base}-${steps}steps`;
 }
 
-/** The optimizer steps a stored checkpoint's stage was trained for (its header's train config). */
-export function trainedSteps(file: string): number | undefined {
-  return (readCheckpointHeader(file).meta as { train?: { steps?: number } }).train?.steps;
+/**
+ * Check a stored base checkpoint before it is used at a budget: intact, of `world`, and trained for
+ * `steps` (its header's train config; an older header without one passes). An error names both
+ * budgets and ends with `remedy`.
+ */
+export function expectBudget(file: string, world: World, steps: number, remedy: string): void {
+  checkpointSha(file, world);
+  const trained = (readCheckpointHeader(file).meta as { train?: { steps?: number } }).train?.steps;
+  if (trained !== undefined && trained !== steps) throw new Error(`${file} was pretrained for ${trained} steps, not ${steps}; ${remedy}`);
+}
+
+/**
+ * The base a stored family checkpoint was pretrained from, when that is not `baseCk` (null when it
+ * is, or when the header records no parent): a family's name does not carry its base's budget.
+ */
+export function otherParent(familyCk: string, baseCk: string): string | null {
+  const parent = readCheckpointHeader(familyCk).meta.parent;
+  return parent && path.resolve(String(parent)) !== path.resolve(baseCk) ? String(parent) : null;
 }
 
 export function modelConfigFor(size: ModelSize): ModelConfig {
