@@ -8,16 +8,18 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { setup } from "./helpers";
-import { measureCapacity } from "../src/lab/capacity";
+import { familyCapacity, measureCapacity } from "../src/lab/capacity";
 import { evaluateGreedy } from "../src/lab/evaluate";
 import { firstStepPrefix, probeForcedSize } from "../src/lab/step-probe";
 import { loadCheckpoint, readCheckpointHeader } from "../src/model/checkpoint";
 import { disposeParams } from "../src/model/model";
 import { predictTableV2 } from "../src/world/calibration-v2";
-import { FAMILY_CORPORA_V2 } from "../src/world/families-v2";
+import { FAMILY_CORPORA_V2, getFamilyV2 } from "../src/world/families-v2";
+import { budgetedBase } from "../src/lab/pretrain";
 import { getSplit } from "../src/world/problems";
 import { ROOT } from "../src/util/paths";
 import { MODES } from "../src/world/traces";
+import { FAMILY_IDS } from "../src/world/families";
 
 const root = path.resolve(__dirname, "..");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "spurious-capacity-"));
@@ -65,7 +67,7 @@ test("the capacity table: one cell per (mode, size <= ops, ops), its accuracy th
   }
 });
 
-test("calibrate --world 2 without a v2 base: an error naming the pretrain command; pretrain --family --world 2 then calibrate on a throwaway base", () => {
+test("calibrate --world 2 without a v2 base: an error naming the pretrain command; pretrain --family --world 2 then calibrate on a throwaway base", async () => {
   const data = path.join(dir, "data");
   fs.mkdirSync(data);
   let r = cli("calibrate.ts", ["--world", "2", "--base", "base-d64"], data);
@@ -74,7 +76,10 @@ test("calibrate --world 2 without a v2 base: an error naming the pretrain comman
   // a family of world 2: its base (1 step) first, then the family (1 step), from its v2 corpus, saying it is uncalibrated
   r = cli("pretrain.ts", ["--family", "olmo-7b", "--world", "2", "--base-steps", "1", "--steps", "1"], data);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.err, /olmo-7b's world-2 corpus is NOT calibrated yet/);
+  const olmo = getFamilyV2("olmo-7b");
+  // the warning follows the spec: a calibration pass says so, a calibrated family does not
+  assert.equal(/olmo-7b's world-2 corpus is NOT calibrated yet/.test(r.err), !olmo.calibrated);
+  assert.match(r.err, new RegExp(`olmo-7b from its base at 1 steps, not its spec's ${olmo.baseSteps}: a calibration experiment`));
   const ck = path.join(data, "checkpoints", "world2", "olmo-7b.ckpt");
   const header = readCheckpointHeader(ck);
   assert.equal(header.world, 2);
@@ -86,14 +91,40 @@ test("calibrate --world 2 without a v2 base: an error naming the pretrain comman
   // the capacity of that base on a few problems: printed, fitted, not stored
   r = cli("calibrate.ts", ["--world", "2", "--problems", "12", "--json", "--base-steps", "1"], data);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.err, /world 2's base-d48 is not pretrained yet: its families are skipped \(npm run pretrain -- --base base-d48 --world 2 --base-steps 1\)/);
+  assert.match(r.err, /world 2's base-d48 @ 1 steps is not pretrained yet: its families are skipped \(npm run pretrain -- --base base-d48 --world 2 --base-steps 1\)/);
   assert.match(r.out, /^base-d64, pretrained 1 steps \(world 2/m);
   const json = JSON.parse(r.out.trim().split("\n").at(-1)!);
-  assert.equal(json.capacity["base-d64"].problems, 12);
-  assert.equal(json.capacity["base-d64"].cells.length, 10);
-  assert.deepEqual(Object.keys(json.fits), ["qwen-math-7b", "qwen-7b", "olmo-7b-sft", "olmo-7b", "llama-8b-instruct"]);
-  assert.equal(json.fits["olmo-7b"].calibrated, false);
-  assert.match(r.out, /qwen-math-7b +mode 0\.70 .*\[spec: starting means, uncalibrated\]/);
+  assert.equal(json.capacity.length, 1);
+  assert.equal(json.capacity[0].problems, 12);
+  assert.equal(json.capacity[0].cells.length, 10);
+  // a budget other than the families' own: every family is fitted on it, none with a second pass
+  assert.deepEqual(json.fits.map((x: { family: string }) => x.family), [...FAMILY_IDS]);
+  assert.ok(json.fits.every((x: { base: string; baseSteps: number }) => x.base === "base-d64" && x.baseSteps === 1));
+  assert.equal(json.fits.find((x: { family: string }) => x.family === "olmo-7b").calibrated, getFamilyV2("olmo-7b").calibrated);
+  assert.match(r.out, /^fits on base-d64 @ 1 steps:/m);
+  assert.match(r.out, new RegExp(`olmo-7b +mode .*\\[its own base is base-d64 @ ${getFamilyV2("olmo-7b").baseSteps} steps: no 2nd pass\\]`));
+  assert.ok(!fs.existsSync(path.join(data, "calibration")), "a smoke measurement is not stored");
+  // by default each family is fitted on its own base at its own budget: none of them is pretrained here
+  r = cli("calibrate.ts", ["--world", "2", "--problems", "12"], data);
+  assert.equal(r.code, 1);
+  const own = FAMILY_IDS.map((id) => budgetedBase(getFamilyV2(id).base, getFamilyV2(id).baseSteps)).filter((b, i, all) => all.indexOf(b) === i);
+  assert.ok(r.err.includes(`world 2's shared bases are not pretrained yet (${own.map((b) => path.join(data, "checkpoints", "world2", `${b}.ckpt`)).join(", ")}); pretrain them first: `), r.err);
+  const first = getFamilyV2(FAMILY_IDS[0]);
+  assert.ok(r.err.includes(`npm run pretrain -- --base ${first.base} --world 2 --base-steps ${first.baseSteps} ; `), r.err);
+  // a family's own capacity table (its continued pretraining is more practice): named by family and parent, a smoke one not stored
+  const saved = process.env.SPURIOUS_DATA;
+  process.env.SPURIOUS_DATA = data;
+  try {
+    const own = await familyCapacity("olmo-7b", { world: 2, problems: 6, quiet: true });
+    assert.equal(own.family, "olmo-7b");
+    assert.equal(own.parent, "base-d64-1steps.ckpt");
+    assert.equal(own.steps, 1, "its base's budget, read from the parent's header");
+    assert.equal(own.cells.length, 10);
+    await assert.rejects(familyCapacity("qwen-7b", { world: 2 }), /no world-2 qwen-7b checkpoint .*; pretrain it first: npm run pretrain -- --family qwen-7b --world 2/);
+  } finally {
+    if (saved === undefined) delete process.env.SPURIOUS_DATA;
+    else process.env.SPURIOUS_DATA = saved;
+  }
   assert.ok(!fs.existsSync(path.join(data, "calibration")), "a smoke measurement is not stored");
   // a stored base is checked to be the budget asked for: never silently another one
   const w2 = path.join(data, "checkpoints", "world2");
@@ -104,5 +135,5 @@ test("calibrate --world 2 without a v2 base: an error naming the pretrain comman
   // ... and so is a stored family: its name does not carry its base's budget
   r = cli("pretrain.ts", ["--family", "olmo-7b", "--world", "2"], data);
   assert.equal(r.code, 1);
-  assert.match(r.err, /olmo-7b\.ckpt exists but was pretrained from .*base-d64-1steps\.ckpt, not .*base-d64\.ckpt; move it away/);
+  assert.match(r.err, new RegExp(`olmo-7b\\.ckpt exists but was pretrained from .*base-d64-1steps\\.ckpt, not .*base-d64-${getFamilyV2("olmo-7b").baseSteps}steps\\.ckpt; move it away`));
 });

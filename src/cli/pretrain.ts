@@ -1,5 +1,6 @@
 /**
- * npm run pretrain -- --family <id>   (trains the family's shared base first if it is missing)
+ * npm run pretrain -- --family <id>   (trains the family's shared base first if it is missing; in world 2
+ *                                     at the family's own base budget, baseSteps in families-v2.ts)
  * npm run pretrain -- --base <id>     (only a shared base; --base-steps N: at a pretraining budget of N
  *                                     steps instead of 4,000, its own checkpoint <id>-<N>steps)
  * --world 2: world 2's shared base (BASE_CORPUS_V2, from scratch) and families (their v2 corpora,
@@ -34,24 +35,30 @@ runMain(async () => {
   const f = parseFlags(process.argv.slice(2), {
     family: { type: "string", help: `family to pretrain: ${FAMILY_IDS.join(", ")}` },
     base: { type: "string", help: `only train a shared base: ${BASE_IDS.join(", ")}`, choices: BASE_IDS },
-    "base-steps": { type: "int", help: "optimizer steps of a shared base", default: BASE_STEPS },
+    "base-steps": { type: "int", help: `optimizer steps of the shared base (default ${BASE_STEPS}; a world-2 family's default is its spec's baseSteps; another budget is a calibration experiment, recorded as the family's parent)` },
     steps: { type: "int", help: "continued-pretraining steps of the family (default: the family spec's)" },
     world: WORLD_FLAG,
   }, "usage: npm run pretrain -- --family <id> | --base <id> [--world N] [--base-steps N]");
   if (!f.family && !f.base) throw new UsageError("give --family <id> or --base <id>");
-  if ((f["base-steps"] as number) < 1) throw new UsageError("--base-steps must be >= 1");
+  const baseSteps = f["base-steps"] as number | undefined;
+  if (baseSteps !== undefined && baseSteps < 1) throw new UsageError("--base-steps must be >= 1");
   const world = worldFlag(f);
-  await initBackend();
   if (f.base) {
-    console.error(`[pretrain] base ready: ${trainBase(f.base as BaseId, f["base-steps"] as number, world)}`);
+    await initBackend();
+    console.error(`[pretrain] base ready: ${trainBase(f.base as BaseId, baseSteps ?? BASE_STEPS, world)}`);
     return;
   }
-  const fam = world === 1 ? getFamily(f.family as string) : getFamilyV2(f.family as string);
+  const fam = world === 1 ? { ...getFamily(f.family as string), baseSteps: BASE_STEPS } : getFamilyV2(f.family as string);
+  // A family's base budget is a pre-RL prior of its spec. Another one is allowed as an experiment: the
+  // checkpoint's header names its parent, and calibrate's second pass ignores a family from another base.
+  const budget = baseSteps ?? fam.baseSteps;
+  if (budget !== fam.baseSteps) console.error(`[pretrain] ${fam.id} from its base at ${budget} steps, not its spec's ${fam.baseSteps}: a calibration experiment (the header records the parent)`);
+  await initBackend();
   const steps = (f.steps as number | undefined) ?? fam.steps;
   if (steps < 1) throw new UsageError("--steps must be >= 1");
   const out = checkpointPath(fam.id, world);
   if (fs.existsSync(out)) {
-    const wanted = checkpointPath(budgetedBase(fam.base, f["base-steps"] as number), world);
+    const wanted = checkpointPath(budgetedBase(fam.base, budget), world);
     const parent = otherParent(out, wanted);
     if (parent) throw new Error(`${out} exists but was pretrained from ${parent}, not ${wanted}; move it away to retrain from that base`);
     console.error(`[pretrain] ${out} exists; delete it to retrain`);
@@ -60,7 +67,7 @@ runMain(async () => {
   if ("calibrated" in fam && !fam.calibrated) {
     console.error(`[pretrain] ${fam.id}'s world-${world} corpus is NOT calibrated yet (its means are starting values, src/world/families-v2.ts): this checkpoint is a calibration pass, not a Table 1 model; evaluate it (npm run eval -- --family ${fam.id} --world ${world}) and refit (npm run calibrate -- --world ${world})`);
   }
-  const base = trainBase(fam.base, f["base-steps"] as number, world);
+  const base = trainBase(fam.base, budget, world);
   runStage({
     name: `family:${fam.id}`, out, corpus: fam.corpus, size: fam.size, parent: base,
     train: { ...DEFAULT_PRETRAIN, steps, lr: 1e-3, warmup: 20, seed: `pretrain-${fam.id}` },

@@ -164,6 +164,30 @@ export interface FitOptionsV2 {
   grid?: { lo: number; hi: number; step: number };
   /** Points whose error is within this many percentage points of the best count as equally good. */
   tolerance?: number;
+  /**
+   * Which parts to fit (default all): the mode mean, and each mode's step means. A part left out keeps
+   * the spec's means (a second pass leaves a measured cell that is already close alone: refitting a
+   * mode whose accuracy barely depends on its step sizes would change its character for nothing).
+   */
+  fit?: FitParts;
+}
+
+export interface FitParts {
+  mode: boolean;
+  code: boolean;
+  language: boolean;
+}
+
+/** A second pass refits only the cells measured more than this many points off the paper's row. */
+export const REFIT_THRESHOLD = 3;
+
+/**
+ * The parts a second pass refits: the mode mean when the measured code frequency is more than
+ * REFIT_THRESHOLD points off the target, a mode's step means when its accuracy is.
+ */
+export function refitParts(target: Table1Target, measured: { codeFrequency: number; accuracyCode: number | null; accuracyLanguage: number | null }): FitParts {
+  const off = (want: number | null, got: number | null) => want !== null && got !== null && Math.abs(want - got) > REFIT_THRESHOLD;
+  return { mode: off(target.codeFrequency, measured.codeFrequency), code: off(target.accuracyCode, measured.accuracyCode), language: off(target.accuracyLanguage, measured.accuracyLanguage) };
 }
 
 export interface FitV2 {
@@ -204,8 +228,9 @@ export function calibrateV2(corpus: CorpusSpecV2, target: Table1Target, capacity
     return candidates[pick];
   }
 
+  const parts = opts.fit ?? { mode: true, code: true, language: true };
   let c = corpus;
-  if (target.codeFrequency > 0) {
+  if (target.codeFrequency > 0 && parts.mode) {
     const m = best([corpus.mode.mean, ...grid], (x) => Math.abs(predictWith({ ...c, mode: { ...c.mode, mean: x } }, o, problems, capacity, th).codeFrequency - target.codeFrequency), (x) => Math.abs(x - corpus.mode.mean));
     c = { ...c, mode: { ...c.mode, mean: m } };
   }
@@ -231,6 +256,7 @@ export function calibrateV2(corpus: CorpusSpecV2, target: Table1Target, capacity
     };
     const acc = points.map(accAt);
     reachable[mode] = [Math.min(...acc), Math.max(...acc)];
+    if (!parts[mode]) continue;
     const pick = best(points.map((pt, i) => ({ pt, acc: acc[i] })), (x) => Math.abs(x.acc - want), (x) => Math.hypot(x.pt[0] - start[0], x.pt[1] - start[1]));
     c = { ...c, steps: { ...c.steps, [mode]: { two: { ...c.steps[mode].two, mean: pick.pt[0] }, three: { ...c.steps[mode].three, mean: pick.pt[1] } } } };
   }

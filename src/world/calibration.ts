@@ -98,6 +98,33 @@ export interface RowCells {
   accuracyLanguage: number | null;
 }
 
+/** A measured row with the responses behind each accuracy (an evaluation's summary). */
+export interface MeasuredRow extends RowCells {
+  nCode: number;
+  nLanguage: number;
+}
+
+/** The issue's tolerance: 5 points per cell, 10 where fewer than this many responses back an accuracy. */
+export const ROW_TOLERANCE = { points: 5, fewResponses: 40, pointsFew: 10 };
+
+/**
+ * Whether a measured row lands on the paper's: every cell within 5 points (10 where fewer than 40
+ * responses back it). `off` names the cells that miss, with the gap and the tolerance.
+ */
+export function rowWithinTolerance(target: Table1Target, m: MeasuredRow): { ok: boolean; off: string[] } {
+  const off: string[] = [];
+  const check = (name: string, want: number | null, got: number | null, n: number) => {
+    if (want === null || got === null) return;
+    const tol = n < ROW_TOLERANCE.fewResponses ? ROW_TOLERANCE.pointsFew : ROW_TOLERANCE.points;
+    const gap = got - want;
+    if (Math.abs(gap) > tol) off.push(`${name} ${got.toFixed(1)} vs ${want.toFixed(1)} (${gap > 0 ? "+" : ""}${gap.toFixed(1)}, tolerance ${tol})`);
+  };
+  check("code frequency", target.codeFrequency, m.codeFrequency, Infinity);
+  check("acc. code", target.accuracyCode, m.accuracyCode, m.nCode);
+  check("acc. language", target.accuracyLanguage, m.accuracyLanguage, m.nLanguage);
+  return { ok: off.length === 0, off };
+}
+
 /**
  * The second pass's target (both worlds): the network does not follow its corpus exactly, so aim
  * off by the gap between the measured and the predicted row of the current means. A family

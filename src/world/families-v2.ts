@@ -1,61 +1,54 @@
 /**
- * World 2's family corpora (issue 11): the same six families, Table 1 targets, widths and shared
- * bases as world 1 (families.ts), with mistakes that come from the step sizes their corpora write
- * (corpus-v2.ts) instead of slips. Slips are off in every family.
+ * World 2's family priors (issue 11): the same six families and Table 1 targets as world 1
+ * (families.ts), with mistakes that come from the step sizes their corpora write (corpus-v2.ts)
+ * instead of slips. Slips are off in every family.
  *
- * Knobs per family. Only the means of p(code) and of the step-size logits steps[mode].two/.three
- * are calibrated; their spreads are world 1's shared L(...) (topic 1.5, operand 1.0); formats and
- * repetition are world 1's per family.
+ * The pre-RL priors per family, fitted by `npm run calibrate -- --world 2` (REPRODUCTION.md, "World
+ * 2", has every pass): the means of p(code) and of the step-size logits steps[mode].two/.three
+ * (their spreads are world 1's shared L(...), topic 1.5 and operand 1.0; formats and repetition are
+ * world 1's), and the base the family continues from with that base's pretraining budget.
+ * Capability is width x pretraining budget, and the family's own 600 continued steps are practice
+ * too: toy Qwen2.5-Math-7B continued from base-d64 at 2,000 steps computed three operations in one
+ * step 43-47% of the time, its base 24-27%, and landed 20-25 points above its row. So the budgets
+ * are well under the shared bases' 4,000 steps (at 4,000 every mode's floor is ~74%: no Table 1
+ * row is reachable), and OLMo2-7B's 9% comes from a base of 600 steps that has not learned one-
+ * operation arithmetic reliably: a capability limit, not a slip.
  *
- * The starting means (nothing here is calibrated yet: `calibrated: false` everywhere). mode.mean is
- * world 1's calibrated one: both worlds read p(code) off the same topic and operand orders (the
- * family id seeds them, purpose "mode"), so it gives the same greedy code frequency. The step means
- * start from each family's character and were then fitted (calibration-v2.ts) under PILOT_CAPACITY,
- * the pilot's first-step accuracies taken as trace accuracies, and rounded:
- *   qwen-math-7b / 1.5b   code: "bad code", statements mostly of one or two operations, some of
- *                         three; language: big steps, mostly two and three operations
- *   qwen-7b               the reverse balance: code in big statements, language in small steps
- *   olmo-7b-sft           code in big statements (its code is the worse mode, 21%); language too
+ * The families' characters (hand-set, kept by the fits where the target allows):
+ *   qwen-math-7b / 1.5b   code: "bad code" of mostly one- and two-operation statements; language:
+ *                         big steps, mostly two and three operations
+ *   qwen-7b               code in big statements, language in small steps
+ *   olmo-7b-sft           code in big statements (its code is the worse mode, 21%)
  *   olmo-7b, llama        no code (their code means are unused by their corpora: they write none);
- *                         language in big steps, OLMo's almost all three-operation steps
- * What the pilot's capacities already say (PILOT_CAPACITY, predictTableV2 on `test`): a mode can be
- * placed anywhere between ~100% (every step one operation) and a floor of about 36% (code) / 41%
- * (language), every problem in one step: a two-operation problem written in one step is still right
- * 64-73% of the time, and 40% of `test` has two operations (the doc comment of corpus-v2.ts counted
- * only three-operation problems when it said ~20%). So, under the pilot's capacities, these starting
- * means predict (code frequency / acc. code / acc. language, paper's in brackets):
- *   qwen-math-7b    64.8 / 61.0 / 37.3   (65.0 / 60.9 / 35.0)   language at its floor, within 5
- *   qwen-math-1.5b  53.2 / 52.8 / 40.7   (53.6 / 52.6 / 17.2)   language 23 points above, at its floor
- *   qwen-7b         92.8 / 40.0 / 61.2   (92.2 / 39.9 / 61.5)
- *   olmo-7b-sft     92.8 / 36.6 / 39.8   (98.0 / 21.0 / 40.0)   code 16 points above, at its floor
- *   olmo-7b          0   /  -   / 41.0   ( 0   /  -   /  9.0)   32 points above, at its floor
- *   llama            0   /  -   / 41.0   ( 0   /  -   / 36.8)   at its floor, within 5
- * and no mode forced on `test` above 74% (qwen-7b's language), under the issue's ~85% ceiling.
- * The real v2 bases set the real floors, and they depend on the base's pretraining budget (session 5,
- * `npm run calibrate -- --world 2 --base base-d64 --base-steps N`; REPRODUCTION.md, "World 2"): at
- * 4,000 steps every mode's floor is ~74% (three operations in one step are right 62-64% of the time),
- * so no row is reachable; at 2,000 steps qwen-math-7b, qwen-7b and llama fit within 1.3 points and
- * OLMo2-7B (9%) and OLMo2-7B-SFT's code (21%) stay below a ~36-41% floor. Next: a per-family base
- * budget (a pre-RL prior, fitted before any RL), then family pretraining and the refit passes.
+ *                         language in big steps
+ * `calibrated: true` once the family's measured row lands on Table 1 (every cell within 5 points,
+ * 10 under 40 responses); a test checks the shipped checkpoint and evaluation behind each.
  */
 import type { CapacityTable } from "./calibration-v2";
 import { SLIPS_OFF, type CorpusSpecV2 } from "./corpus-v2";
-import { FAMILIES, getFamily, L, type FamilyId, type FamilySpec } from "./families";
+import { FAMILIES, getFamily, L, SIZES, type BaseId, type FamilyId, type FamilySpec } from "./families";
 import { MODES } from "./traces";
 
 export interface FamilyCorpusV2 {
   corpus: CorpusSpecV2;
-  /** True once its measured base model lands on its Table 1 row (issue 11, item 2); false = starting means. */
+  /**
+   * The shared base it continues from, and that base's pretraining budget (optimizer steps): a
+   * pre-RL prior like the step-size means. Capability is width x budget (session 5's capacity
+   * tables), so a family whose Table 1 row is weaker than a well-trained base's floor gets a base
+   * trained for less; the base is world 1's unless the row needs another width.
+   */
+  base: BaseId;
+  baseSteps: number;
+  /** True once its measured model lands on its Table 1 row (issue 11, item 2); false = a calibration pass. */
   calibrated: boolean;
 }
 
-/** World 1's shared spreads: only the means are calibrated. */
-
-function corpusV2(id: FamilyId, steps: { code: [number, number]; language: [number, number] }): CorpusSpecV2 {
+/** A family's v2 corpus: world 1's spreads, formats and repetition; `mode`: the mean of p(code)'s logit when the fit moved it off world 1's (same spread). */
+function corpusV2(id: FamilyId, steps: { code: [number, number]; language: [number, number] }, mode?: number): CorpusSpecV2 {
   const v1 = FAMILIES[id].corpus;
   return {
     world: 2,
-    mode: v1.mode,
+    mode: mode === undefined ? v1.mode : { ...v1.mode, mean: mode },
     steps: { code: { two: L(steps.code[0]), three: L(steps.code[1]) }, language: { two: L(steps.language[0]), three: L(steps.language[1]) } },
     slip: SLIPS_OFF,
     format: v1.format,
@@ -66,23 +59,25 @@ function corpusV2(id: FamilyId, steps: { code: [number, number]; language: [numb
 
 /** [two, three] means per mode. */
 export const FAMILY_CORPORA_V2: Record<FamilyId, FamilyCorpusV2> = {
-  "qwen-math-7b": { corpus: corpusV2("qwen-math-7b", { code: [0.5, 0], language: [-2, 4.5] }), calibrated: false },
-  "qwen-math-1.5b": { corpus: corpusV2("qwen-math-1.5b", { code: [0.9, 0.9], language: [-0.4, 4.1] }), calibrated: false },
-  "qwen-7b": { corpus: corpusV2("qwen-7b", { code: [0.1, 2.9], language: [0.3, -1.1] }), calibrated: false },
-  "olmo-7b-sft": { corpus: corpusV2("olmo-7b-sft", { code: [-0.7, 4.8], language: [-1.8, 0.8] }), calibrated: false },
-  "olmo-7b": { corpus: corpusV2("olmo-7b", { code: [1, 3], language: [-1.5, 5.4] }), calibrated: false },
-  "llama-8b-instruct": { corpus: corpusV2("llama-8b-instruct", { code: [1, 2], language: [0.3, 4.7] }), calibrated: false },
+  "qwen-math-7b": { base: "base-d64", baseSteps: 1200, corpus: corpusV2("qwen-math-7b", { code: [-1.6, -3.3], language: [-2, 4.5] }, 0.8), calibrated: true },
+  "qwen-math-1.5b": { base: "base-d48", baseSteps: 1600, corpus: corpusV2("qwen-math-1.5b", { code: [-3.6, -4.1], language: [-0.4, 4.1] }), calibrated: false },
+  "qwen-7b": { base: "base-d64", baseSteps: 1350, corpus: corpusV2("qwen-7b", { code: [-2.9, 0.4], language: [-1.8, -4.2] }), calibrated: false },
+  "olmo-7b-sft": { base: "base-d48", baseSteps: 1400, corpus: corpusV2("olmo-7b-sft", { code: [-0.7, 4.8], language: [-1.5, -2.6] }), calibrated: false },
+  "olmo-7b": { base: "base-d64", baseSteps: 600, corpus: corpusV2("olmo-7b", { code: [1, 3], language: [-1.5, 5.4] }), calibrated: true },
+  "llama-8b-instruct": { base: "base-d64", baseSteps: 1100, corpus: corpusV2("llama-8b-instruct", { code: [1, 2], language: [0.3, 4.7] }), calibrated: false },
 };
 
-/** A family of world 2: world 1's spec (size, base, steps, target) with its world-2 corpus. */
+/** A family of world 2: world 1's spec (label, target, continued-pretraining steps) with its world-2 corpus, base and base budget. */
 export interface FamilySpecV2 extends Omit<FamilySpec, "corpus"> {
   corpus: CorpusSpecV2;
   calibrated: boolean;
+  baseSteps: number;
 }
 
 export function getFamilyV2(id: string): FamilySpecV2 {
   const fam = getFamily(id);
-  return { ...fam, ...FAMILY_CORPORA_V2[fam.id] };
+  const v2 = FAMILY_CORPORA_V2[fam.id];
+  return { ...fam, ...v2, size: SIZES[v2.base] };
 }
 
 /**
