@@ -34,6 +34,7 @@ test("the spread counts wrong answers, distinct wrong values and kinds, and the 
 test("the notebook's rows show the top kind with its share, and no labels as empty cells", () => {
   const spread = mistakeSpread([{ answer: 11, truth: 10 }, { answer: 11, truth: 10 }, { answer: 3, truth: 10 }]);
   const [row] = mistakeRows([{ family: "qwen-math-7b", label: "toy Qwen2.5-Math-7B", world: 1, greedy: spread, greedyCode: spread, greedyLanguage: mistakeSpread([]), labels: null }]);
+  assert.equal(row.world, 1);
   assert.equal(row["top error kind"], "+1 (67%)");
   assert.equal(row["top kind, language"], null);
   assert.equal(row["wrong majority labels (train)"], null);

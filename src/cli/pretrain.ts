@@ -65,7 +65,7 @@ runMain(async () => {
     return;
   }
   if ("calibrated" in fam && !fam.calibrated) {
-    console.error(`[pretrain] ${fam.id}'s world-${world} corpus is NOT calibrated yet (its means are starting values, src/world/families-v2.ts): this checkpoint is a calibration pass, not a Table 1 model; evaluate it (npm run eval -- --family ${fam.id} --world ${world}) and refit (npm run calibrate -- --world ${world})`);
+    console.error(`[pretrain] ${fam.id}'s world-${world} corpus is NOT calibrated yet (src/world/families-v2.ts marks a family calibrated once its measured row lands on Table 1): this checkpoint is a calibration pass, not a Table 1 model; evaluate it (npm run eval -- --family ${fam.id} --world ${world}) and refit (npm run calibrate -- --world ${world})`);
   }
   const base = trainBase(fam.base, budget, world);
   runStage({

@@ -93,6 +93,7 @@ const topKind = (m: MistakeSpread | null) => (m && m.topKind !== null ? `${m.top
 /** How each base model is wrong: wrong greedy test answers (all, per mode) and wrong majority labels on train. */
 export function mistakeRows(reports: readonly MistakeReport[]): Row[] {
   return reports.map((r) => ({
+    world: r.world,
     model: r.label,
     "wrong greedy (test)": r.greedy.wrong,
     "distinct wrong": r.greedy.distinctWrong,

@@ -26,7 +26,8 @@
  */
 import type { CapacityTable } from "./calibration-v2";
 import { SLIPS_OFF, type CorpusSpecV2 } from "./corpus-v2";
-import { FAMILIES, getFamily, L, SIZES, type BaseId, type FamilyId, type FamilySpec } from "./families";
+import { FAMILIES, FAMILY_IDS, getFamily, L, SIZES, type BaseId, type FamilyId, type FamilySpec } from "./families";
+import type { World } from "./worlds";
 import { MODES } from "./traces";
 
 export interface FamilyCorpusV2 {
@@ -72,6 +73,14 @@ export interface FamilySpecV2 extends Omit<FamilySpec, "corpus"> {
   corpus: CorpusSpecV2;
   calibrated: boolean;
   baseSteps: number;
+}
+
+/**
+ * The families whose checkpoints a world ships: every family in world 1; in world 2 the calibrated
+ * ones (a calibration pass is not a Table 1 model, and its checkpoint is not shipped).
+ */
+export function familiesOfWorld(world: World): FamilyId[] {
+  return world === 1 ? [...FAMILY_IDS] : FAMILY_IDS.filter((id) => FAMILY_CORPORA_V2[id].calibrated);
 }
 
 export function getFamilyV2(id: string): FamilySpecV2 {
