@@ -14,6 +14,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { jupyterEnv, jupyterProblem, kernelName, projectRoot, python, writeKernelspec } from "./jupyter";
 import { NOTEBOOKS } from "../src/lab/registry";
+import { DEFAULT_WORLD, parseWorld, type World } from "../src/world/worlds";
 
 export const notebooksDir = path.join(projectRoot, "notebooks");
 
@@ -60,6 +61,23 @@ const optionKeys = new Set(["notebook", "html", "executed", "cellTimeoutSec", "p
  *  test/registry.test.ts checks that notebooks/ holds exactly these. */
 export function listNotebooks(dir: string = notebooksDir): string[] {
   return NOTEBOOKS.map((n) => path.join(dir, `${n.id}.ipynb`)).filter((f) => fs.existsSync(f));
+}
+
+/**
+ * The world a notebook reads: its settings cell's `const WORLD = N;` (a notebook without one reads
+ * world 1). npm start uses it to know which registered figures the notebook can draw.
+ */
+export function notebookWorld(notebook: string): World {
+  let cells: { cell_type: string; source: string | string[] }[];
+  try {
+    cells = JSON.parse(fs.readFileSync(notebook, "utf8")).cells;
+  } catch (e) {
+    throw new Error(`${notebook}: not a readable notebook (${(e as Error).message})`);
+  }
+  const settings = cells?.find((c) => c.cell_type === "code");
+  const source = settings ? (Array.isArray(settings.source) ? settings.source.join("") : settings.source) : "";
+  const m = /^const WORLD = (.+?);/m.exec(source);
+  return m ? parseWorld(Number(m[1]), `${notebook}'s WORLD setting`) : DEFAULT_WORLD;
 }
 
 export async function runNotebook(opts: RunNotebookOptions): Promise<NotebookResult> {

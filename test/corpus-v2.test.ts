@@ -6,6 +6,7 @@ import * as crypto from "node:crypto";
 import { corpusBatch } from "../src/world/corpus";
 import { anyCorpusBatch, BASE_CORPUS_V2, behaviourOfV2, chunkedSteps, corpusBatchV2, corpusWorld, renderTraceV2, validateCorpusV2, type CorpusSpecV2 } from "../src/world/corpus-v2";
 import { BASE_CORPUS, FAMILIES, FAMILY_IDS } from "../src/world/families";
+import { FAMILY_CORPORA_V2 } from "../src/world/families-v2";
 import { makeProblem, parseProblem } from "../src/world/problems";
 import { isCorrect } from "../src/world/grader";
 import { firstStepPrefix, leadingInteger } from "../src/lab/step-probe";
@@ -84,7 +85,24 @@ test("step-size shares depend on the problem through the knobs (like p(code)), a
   assert.ok(slipping.pSlip(p, "code") > 0.999999);
 });
 
+test("modeByOps moves p(code) by problem length: the logit shifts by modeByOps x (operations - 2.5); absent is 0", () => {
+  const logit = (x: number) => Math.log(x / (1 - x));
+  const plain = behaviourOfV2(BASE_CORPUS_V2);
+  const byOps = behaviourOfV2({ ...BASE_CORPUS_V2, modeByOps: 4 });
+  const zero = behaviourOfV2({ ...BASE_CORPUS_V2, modeByOps: 0 });
+  for (const text of ["a:3+4*2", "b:7-2*3+5", "c:9*3-1-4"]) {
+    const p = parseProblem(text);
+    const shift = 4 * (p.ops.length - 2.5);
+    assert.ok(Math.abs(logit(byOps.pCode(p)) - logit(plain.pCode(p)) - shift) < 1e-9, `${text}: shift ${shift}`);
+    assert.equal(zero.pCode(p), plain.pCode(p));
+  }
+  assert.ok(byOps.pCode(parseProblem("b:7-2*3+5")) > byOps.pCode(parseProblem("b:7-2*3")), "positive: code for the longer problem");
+  // A family written without the knob hashes as before it existed (its checkpoint keeps its name).
+  assert.ok(!("modeByOps" in FAMILY_CORPORA_V2["qwen-math-7b"].corpus));
+});
+
 test("bad v2 knobs are errors naming the knob; a stage's corpus must belong to its world", () => {
+  assert.throws(() => validateCorpusV2({ ...BASE_CORPUS_V2, modeByOps: Number.POSITIVE_INFINITY }), /modeByOps must be a finite number \(a logit per operation\) or absent, got null/);
   assert.throws(() => validateCorpusV2({ ...BASE_CORPUS_V2, repetition: 2 }), /repetition must be in \[0, 1\], got 2/);
   assert.throws(() => validateCorpusV2({ ...BASE_CORPUS_V2, steps: { ...BASE_CORPUS_V2.steps, language: { ...BASE_CORPUS_V2.steps.language, three: { mean: NaN, topicSpread: 0, operandSpread: 0 } } } }), /steps\.language\.three\.mean must be a finite number/);
   assert.throws(() => validateCorpusV2({ ...BASE_CORPUS_V2, format: { ...BASE_CORPUS_V2.format, code: { boxed: 0, answerIs: 0, none: 0 } } }), /format\.code needs weights >= 0/);

@@ -4,9 +4,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT } from "../src/util/paths";
-import { findFigure, NOTEBOOKS, readmeTables, registryProblems } from "../src/lab/registry";
+import { figureNotInWorld, findFigure, NOTEBOOKS, readmeTables, registryProblems } from "../src/lab/registry";
+import { familiesOfWorld } from "../src/world/families-v2";
+import { notebookWorld } from "../scripts/notebooks";
 
 interface Cell { cell_type: string; source: string[] | string }
 const cellsOf = (id: string): Cell[] => JSON.parse(fs.readFileSync(path.join(ROOT, "notebooks", `${id}.ipynb`), "utf8")).cells;
@@ -53,4 +56,41 @@ test("npm run sweep -- 04-interventions lists every run the notebook shows, the 
   const bad = spawnSync(process.execPath, [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "src/cli/sweep.ts"), 'gamma={"gamma":[2]}', "--dry-run"], { encoding: "utf8" });
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /knob "gamma" must be a non-empty list of distinct numbers in \[0, 1\]; got \[2\]/);
+});
+
+test("a figure is drawn in a world only from runs that world has: its family calibrated there, a world-1 study in world 1", () => {
+  const uncalibrated = ["qwen-math-1.5b", "olmo-7b-sft"].filter((f) => !(familiesOfWorld(2) as string[]).includes(f));
+  for (const fam of uncalibrated) {
+    assert.match(figureNotInWorld(findFigure(`02-rewards/curves-${fam}`), 2) ?? "", new RegExp(`${fam} is not calibrated in world 2`));
+    assert.equal(figureNotInWorld(findFigure(`02-rewards/curves-${fam}`), 1), null);
+  }
+  assert.equal(figureNotInWorld(findFigure("02-rewards/curves-qwen-math-7b"), 2), null);
+  assert.equal(figureNotInWorld(findFigure("02-rewards/fig1-gains"), 2), null);
+  // The regime study and the batch-shape investigation were run in world 1 only.
+  assert.match(figureNotInWorld(findFigure("06-regime/phase-lr"), 2) ?? "", /world 1 only \(set WORLD = 1/);
+  assert.match(figureNotInWorld(findFigure("05-clipping/investigation-batch-accuracy"), 2) ?? "", /world 1 only/);
+  assert.equal(figureNotInWorld(findFigure("05-clipping/investigation-batch-accuracy"), 1), null);
+});
+
+test("a notebook's world is its settings cell's WORLD (npm start expects that world's figures)", () => {
+  assert.equal(notebookWorld(path.join(ROOT, "notebooks", "02-rewards-across-families.ipynb")), 2);
+  assert.equal(notebookWorld(path.join(ROOT, "notebooks", "06-when-spurious-rewards-help.ipynb")), 1);
+  assert.equal(notebookWorld(path.join(ROOT, "notebooks", "00-environment.ipynb")), 1); // no setting: world 1
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nbworld-"));
+  const bad = path.join(dir, "bad.ipynb");
+  fs.writeFileSync(bad, JSON.stringify({ cells: [{ cell_type: "code", source: ["const WORLD = 7;\n"] }] }));
+  assert.throws(() => notebookWorld(bad), /bad\.ipynb's WORLD setting: unknown world version 7/);
+  fs.writeFileSync(bad, "{ not json");
+  assert.throws(() => notebookWorld(bad), /bad\.ipynb: not a readable notebook/);
+});
+
+test("npm run sweep -- <notebook> --world 2 leaves out the families world 2 has not calibrated, and says so", () => {
+  const r = spawnSync(process.execPath, [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "src/cli/sweep.ts"), "02-rewards-across-families", "--world", "2", "--dry-run"], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const families = familiesOfWorld(2);
+  const lines = r.stdout.trim().split("\n");
+  assert.equal(lines.length, families.length * 10); // gt and random x 3 seeds, four rewards x 1
+  for (const l of lines) assert.ok(families.some((f) => l.includes(` w2-${f}-`)), l);
+  const left = ["qwen-math-1.5b", "olmo-7b-sft"].filter((f) => !(families as string[]).includes(f));
+  if (left.length) assert.match(r.stderr, new RegExp(`left out, not calibrated in their world .*${left[0]} \\(world 2\\)`));
 });

@@ -34,7 +34,7 @@ import * as fs from "node:fs";
 import { initBackend } from "../model/backend";
 import { calibrate, predictTable, rowText, rowWithinTolerance, shiftedTarget, type RowCells } from "../world/calibration";
 import { calibrateV2, predictTableV2, refitParts, REFIT_THRESHOLD, type FitParts, type FitV2 } from "../world/calibration-v2";
-import { checkpointSha } from "../model/checkpoint";
+import { checkpointSha, readCheckpointHeader } from "../model/checkpoint";
 import { reportPath, type BaseModelReport } from "../lab/basemodels";
 import { baseCapacity, familyCapacity, pretrainBaseCommand, type StoredCapacity } from "../lab/capacity";
 import { BASE_STEPS, budgetedBase, otherParent } from "../lab/pretrain";
@@ -42,6 +42,7 @@ import { loadCheckpoint } from "../model/checkpoint";
 import { evaluateGreedy } from "../lab/evaluate";
 import { BASE_IDS, FAMILIES, FAMILY_IDS, type BaseId, type Table1Target } from "../world/families";
 import { getFamilyV2 } from "../world/families-v2";
+import type { CorpusSpecV2 } from "../world/corpus-v2";
 import { disposeParams } from "../model/model";
 import { checkpointPath } from "../util/paths";
 import { getSplit, type Problem } from "../world/problems";
@@ -120,7 +121,7 @@ function printCapacity(t: StoredCapacity): void {
 function printFit(id: string, fit: FitV2, target: Table1Target, calibrated: boolean, note: string): void {
   const c = fit.corpus;
   const p = fit.prediction;
-  const means = `mode ${c.mode.mean.toFixed(2)}  code two/three ${c.steps.code.two.mean.toFixed(1)}/${c.steps.code.three.mean.toFixed(1)}  language two/three ${c.steps.language.two.mean.toFixed(1)}/${c.steps.language.three.mean.toFixed(1)}`;
+  const means = `mode ${c.mode.mean.toFixed(2)}${c.modeByOps === undefined ? "" : ` (by ops ${c.modeByOps})`}  code two/three ${c.steps.code.two.mean.toFixed(1)}/${c.steps.code.three.mean.toFixed(1)}  language two/three ${c.steps.language.two.mean.toFixed(1)}/${c.steps.language.three.mean.toFixed(1)}`;
   console.log(`${id.padEnd(18)} ${means}  -> predicted ${rowText(p)} (target ${rowText(target)}; max error ${fit.error.toFixed(1)})${calibrated ? "" : " [spec: starting means, uncalibrated]"}${note}`);
   const forced = MODES.map((m) => `${m} ${p.forced[m]?.toFixed(1) ?? "-"}%`).join(", ");
   const reach = MODES.filter((m) => fit.reachable[m]).map((m) => `${m} ${fit.reachable[m]![0].toFixed(1)}-${fit.reachable[m]![1].toFixed(1)}%`).join(", ");
@@ -133,11 +134,6 @@ function printFit(id: string, fit: FitV2, target: Table1Target, calibrated: bool
   if (MODES.some((m) => (p.forced[m] ?? 0) > 85)) console.log(`${"".padEnd(18)} ABOVE THE CEILING: a forced mode exceeds issue 11's ~85%`);
 }
 
-/** What a pass fits: everything on the first pass; on the second, the parts whose measured cell is off (refitParts). */
-function secondPassParts(id: string, world: World, target: Table1Target, second: boolean): FitParts {
-  const report = second ? storedReport(id, world) : null;
-  return report ? refitParts(target, report.test) : { mode: true, code: true, language: true };
-}
 
 /** A shared base at a pretraining budget: what a capacity table is measured on. */
 interface BaseAt {
@@ -154,10 +150,13 @@ const baseAtText = (b: BaseAt) => `${b.base} @ ${b.steps} steps`;
  */
 async function calibrateWorld2(world: World, opts: { base?: BaseId; steps?: number; problems?: number; json: boolean }): Promise<void> {
   const explore = opts.base !== undefined || opts.steps !== undefined;
-  const ownBase = (id: string): BaseAt => ({ base: getFamilyV2(id).base, steps: getFamilyV2(id).baseSteps });
-  const wanted: BaseAt[] = explore
-    ? (opts.base ? [opts.base] : [...BASE_IDS]).map((base) => ({ base, steps: opts.steps ?? BASE_STEPS }))
-    : FAMILY_IDS.map(ownBase).filter((b, i, all) => all.findIndex((x) => x.base === b.base && x.steps === b.steps) === i);
+  const ownBase = (id: string): BaseAt => {
+    const fam = getFamilyV2(id);
+    return { base: fam.base, steps: fam.baseSteps };
+  };
+  // The families' own bases, each once (keyed by the budgeted checkpoint's name).
+  const ownBases = new Map(FAMILY_IDS.map(ownBase).map((b) => [budgetedBase(b.base, b.steps), b]));
+  const wanted: BaseAt[] = explore ? (opts.base ? [opts.base] : [...BASE_IDS]).map((base) => ({ base, steps: opts.steps ?? BASE_STEPS })) : [...ownBases.values()];
   const ck = (b: BaseAt) => checkpointPath(budgetedBase(b.base, b.steps), world);
   const missing = wanted.filter((b) => !fs.existsSync(ck(b)));
   if (missing.length === wanted.length) throw new Error(`world ${world}'s shared base${wanted.length > 1 ? "s are" : " is"} not pretrained yet (${wanted.map(ck).join(", ")}); pretrain ${wanted.length > 1 ? "them" : "it"} first: ${wanted.map((b) => pretrainBaseCommand(b.base, world, b.steps)).join(" ; ")}`);
@@ -181,24 +180,33 @@ async function calibrateWorld2(world: World, opts: { base?: BaseId; steps?: numb
       // The second pass reads the family's own checkpoint, only meaningful if it was pretrained from this base.
       const famCk = checkpointPath(id, world);
       const parent = own && fs.existsSync(famCk) ? otherParent(famCk, ck(at)) : null;
+      // Second pass (the family's own checkpoint, from this base, and its stored evaluation): its
+      // continued pretraining was more practice, so fit on the family's own capacity table, and shift
+      // the target by what that table mispredicts for the corpus the checkpoint was trained on (which
+      // is the spec's own, unless the spec has changed since: then the residual still speaks for it).
       let fitOn = table;
-      let pass: { target: Table1Target; note: string } = { target: fam.target, note: "" };
-      if (!own) pass.note = ` [its own base is ${baseAtText(ownBase(id))}: no 2nd pass]`;
-      else if (parent) pass.note = ` [no 2nd pass: ${id} was pretrained from ${parent}, not from this base]`;
+      let target = fam.target;
+      let note = "";
+      let report: BaseModelReport | null = null;
+      if (!own) note = ` [its own base is ${baseAtText(ownBase(id))}: no 2nd pass]`;
+      else if (parent) note = ` [no 2nd pass: ${id} was pretrained from ${parent}, not from this base]`;
       else if (fs.existsSync(famCk) && opts.problems === undefined) {
-        // Its continued pretraining was more practice: fit on the family's own capacity, and shift the
-        // target by what that table still mispredicts (measured - predicted).
         fitOn = await familyCapacity(id, { world });
         printCapacity(fitOn);
-        pass = passTarget(id, world, fam.target, predictTableV2(fam.corpus, fitOn));
-        pass.note = pass.note ? ` [2nd pass on ${id}'s own capacity;${pass.note.slice(pass.note.indexOf(":") + 1)}` : ` [2nd pass on ${id}'s own capacity; no stored evaluation: npm run eval -- --family ${id} --world ${world}]`;
+        report = storedReport(id, world);
+        if (report) {
+          const trainedOn = readCheckpointHeader(famCk).meta.corpus as CorpusSpecV2;
+          const predicted = predictTableV2(trainedOn, fitOn);
+          target = shiftedTarget(fam.target, report.test, predicted);
+          const changed = JSON.stringify(trainedOn) === JSON.stringify(fam.corpus) ? "" : "; the spec has changed since it was pretrained";
+          note = ` [2nd pass on ${id}'s own capacity; measured ${rowText(report.test)} vs predicted ${rowText(predicted)}${changed}]`;
+        } else note = ` [2nd pass on ${id}'s own capacity; no stored evaluation: npm run eval -- --family ${id} --world ${world}]`;
       }
-      const { target, note } = pass;
-      const fitParts = secondPassParts(id, world, fam.target, fitOn !== table);
+      // Refit only the cells the measured row misses by more than REFIT_THRESHOLD (all on a first pass).
+      const fitParts: FitParts = report ? refitParts(fam.target, report.test) : { mode: true, code: true, language: true };
       const fit = calibrateV2(fam.corpus, target, fitOn, { fit: fitParts });
       const c = fit.corpus;
-      fits.push({ family: id, base: at.base, baseSteps: at.steps, mode: c.mode.mean, steps: { code: [c.steps.code.two.mean, c.steps.code.three.mean], language: [c.steps.language.two.mean, c.steps.language.three.mean] }, target, prediction: fit.prediction, maxError: fit.error, reachable: fit.reachable, calibrated: fam.calibrated });
-      const report = own && !parent && fitOn !== table ? storedReport(id, world) : null;
+      fits.push({ family: id, base: at.base, baseSteps: at.steps, mode: c.mode.mean, ...(c.modeByOps === undefined ? {} : { modeByOps: c.modeByOps }), steps: { code: [c.steps.code.two.mean, c.steps.code.three.mean], language: [c.steps.language.two.mean, c.steps.language.three.mean] }, target, prediction: fit.prediction, maxError: fit.error, reachable: fit.reachable, calibrated: fam.calibrated });
       if (report) {
         const v = rowWithinTolerance(fam.target, report.test);
         console.log(v.ok

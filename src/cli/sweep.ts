@@ -21,6 +21,7 @@ import { NOTEBOOKS } from "../lab/registry";
 import { parseFlags, runMain, UsageError } from "./args";
 import { WORLD_FLAG, worldFlag } from "./experiment-args";
 import type { World } from "../world/worlds";
+import { familiesOfWorld } from "../world/families-v2";
 
 function specsFrom(arg: string, scale: Scale, world: World): Spec[] {
   return planSpecs(arg, scale).map((s) => ({ world, ...s }));
@@ -75,12 +76,19 @@ runMain(async () => {
   // Resolve (and so validate) every spec before starting anything; drop duplicates across plans.
   const seen = new Set<string>();
   const jobs: { spec: Spec; name: string }[] = [];
+  const uncalibrated = new Set<string>();
   for (const arg of positional) for (const spec of specsFrom(arg, f.scale as Scale, worldFlag(f))) {
     let resolved;
     try {
       resolved = resolveSpec(spec); // an unknown family or reward is named here, before its checkpoint is looked for
     } catch (e) {
       throw new Error(`${arg}: ${(e as Error).message}`);
+    }
+    // A plan or notebook names every family; a world that has not calibrated one has no checkpoint
+    // of it to start from, so its runs are left out (said below) rather than failing the sweep.
+    if (!(familiesOfWorld(resolved.world) as string[]).includes(resolved.family)) {
+      uncalibrated.add(`${resolved.family} (world ${resolved.world})`);
+      continue;
     }
     const ck = checkpointPath(resolved.family, resolved.world);
     if (!fs.existsSync(ck)) throw new Error(`family ${resolved.family} has no checkpoint in world ${resolved.world} (${ck}): npm run pretrain -- --family ${resolved.family}${resolved.world === 1 ? "" : ` --world ${resolved.world}`}`);
@@ -90,6 +98,7 @@ runMain(async () => {
       jobs.push({ spec: { ...spec, world: resolved.world }, name });
     }
   }
+  if (uncalibrated.size) console.error(`[sweep] left out, not calibrated in their world (src/world/families-v2.ts): ${[...uncalibrated].join(", ")}`);
   const done = new Set(jobs.filter((j) => storedRun(j.name)).map((j) => j.name));
   const todo = jobs.filter((j) => !done.has(j.name));
   console.error(`[sweep] ${jobs.length} runs, ${jobs.length - todo.length} stored, ${todo.length} to compute with ${workers} worker(s)`);

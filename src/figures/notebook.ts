@@ -27,8 +27,9 @@
 import type { Condition } from "../lab/analysis";
 import { showFigure, saveFigure, type Figure } from "./display";
 import { codeVersion, MissingRunError, runOrLoad, resolveSpec, runName, storedRun, type ResolvedSpec, type RunResult, type Scale } from "../lab/experiments";
-import { plannedRuns, type PlanKnobs, type PlanName } from "../lab/plans";
-import { findFigure } from "../lab/registry";
+import { plannedRuns, WORLD_1_STUDIES, type PlanKnobs, type PlanName } from "../lab/plans";
+import { figureNotInWorld, findFigure } from "../lab/registry";
+import { familiesOfWorld } from "../world/families-v2";
 import { DEFAULT_WORLD, parseWorld, type World } from "../world/worlds";
 
 export interface NotebookMode {
@@ -53,9 +54,20 @@ export function notebookMode(recompute: boolean, opts: { maxMinutes?: number; wo
   return { ...base, maxMinutes, world, note: world === DEFAULT_WORLD ? base.note : `world ${world}; ${base.note}` };
 }
 
-/** A plan's runs in the mode's world. */
+/**
+ * A plan's runs in the mode's world, and what the world leaves out: a family it has not
+ * calibrated (no checkpoint there), or the whole plan when it is a study of world 1 only.
+ */
 function inWorld(name: string, mode: Pick<NotebookMode, "scale" | "world">, knobs: object = {}) {
-  return plannedRuns(name, mode.scale, knobs).map((p) => ({ ...p, spec: { ...p.spec, world: mode.world ?? DEFAULT_WORLD } }));
+  const world = mode.world ?? DEFAULT_WORLD;
+  const planned = plannedRuns(name, mode.scale, knobs).map((p) => ({ ...p, spec: { ...p.spec, world } }));
+  if (world !== 1 && (WORLD_1_STUDIES as readonly string[]).includes(name)) {
+    return { planned: [], left: `plan ${name} is a study run in world 1 only; set WORLD = 1 to see it` };
+  }
+  const families = familiesOfWorld(world) as string[];
+  const absent = [...new Set(planned.map((p) => p.spec.family).filter((f) => !families.includes(f)))];
+  const left = absent.length ? `not calibrated in world ${world}, left out: ${absent.join(", ")}` : null;
+  return { planned: planned.filter((p) => families.includes(p.spec.family)), left };
 }
 
 function baseMode(recompute: boolean): Omit<NotebookMode, "maxMinutes" | "world"> {
@@ -92,7 +104,7 @@ export async function loadPlan(name: string, mode: Pick<NotebookMode, "scale" | 
   const runs: RunResult[] = [];
   const missing: string[] = [];
   const labels = new Map<string, string>();
-  for (const { spec, label } of inWorld(name, { scale: mode.scale, world: mode.world ?? DEFAULT_WORLD })) {
+  for (const { spec, label } of inWorld(name, { scale: mode.scale, world: mode.world ?? DEFAULT_WORLD }).planned) {
     labels.set(runName(resolveSpec(spec)), label);
     try {
       runs.push(await runOrLoad(spec, { loadOnly: !mode.compute, quiet: opts.quiet ?? true }));
@@ -144,7 +156,9 @@ export interface BenchRuns extends LoadedPlan {
  */
 export async function runs<P extends PlanName>(plan: P, knobs: PlanKnobs<P> = {} as PlanKnobs<P>, mode: NotebookMode, opts: { log?: (line: string) => void } = {}): Promise<BenchRuns> {
   const log = opts.log ?? ((line: string) => console.log(line));
-  const planned = inWorld(plan, mode, knobs).map((p) => {
+  const { planned: inThisWorld, left } = inWorld(plan, mode, knobs);
+  if (left) log(`${plan}: ${left}`);
+  const planned = inThisWorld.map((p) => {
     const spec = resolveSpec(p.spec);
     return { ...p, resolved: spec, name: runName(spec) };
   });
@@ -185,10 +199,26 @@ export async function runs<P extends PlanName>(plan: P, knobs: PlanKnobs<P> = {}
 
 /**
  * Show a figure and save it under its registered id (out/<id>.html, .png): an id the registry
- * does not list is an error, so README's table and npm start's check never miss a figure.
+ * does not list is an error, so README's table and npm start's check never miss a figure. With the
+ * notebook's mode, the title names a world other than 1, and a figure the world cannot draw (a
+ * family it has not calibrated, a study of world 1 only) is not drawn: the cell says why.
  */
-export async function figure(id: string, fig: Figure): Promise<void> {
-  findFigure(id);
-  showFigure(fig);
-  await saveFigure(fig, { path: id });
+export async function figure(id: string, fig: Figure, mode?: Pick<NotebookMode, "world">): Promise<void> {
+  const entry = findFigure(id);
+  const world = mode?.world ?? DEFAULT_WORLD;
+  const why = figureNotInWorld(entry, world);
+  if (why) {
+    console.log(`${id}: not drawn in world ${world}: ${why}`);
+    return;
+  }
+  const titled = world === DEFAULT_WORLD ? fig : withWorld(fig, world);
+  showFigure(titled);
+  await saveFigure(titled, { path: id });
+}
+
+/** The figure with its world in the title, so a shared image says which world it shows. */
+function withWorld(fig: Figure, world: World): Figure {
+  const layout = (fig.layout ?? {}) as { title?: string | { text?: string } };
+  const text = typeof layout.title === "string" ? layout.title : layout.title?.text ?? "";
+  return { ...fig, layout: { ...layout, title: { ...(typeof layout.title === "object" ? layout.title : {}), text: `${text} (world ${world})` } } } as Figure;
 }

@@ -360,6 +360,13 @@ export type PlanName = keyof typeof PLAN_DEFS;
 export const PLANS = Object.keys(PLAN_DEFS) as PlanName[];
 export type PlanKnobs<P extends PlanName> = KnobOverrides<(typeof PLAN_DEFS)[P]["knobs"]>;
 
+/**
+ * Studies pre-registered and run in world 1 only (before world 2 existed): the batch-shape
+ * investigation and the regime study. A notebook in another world says so rather than listing
+ * their runs as missing.
+ */
+export const WORLD_1_STUDIES: readonly PlanName[] = PLANS.filter((p) => p === "batch-shape" || p === "investigations" || p.startsWith("regime-"));
+
 export function isPlanName(name: string): name is PlanName {
   return Object.prototype.hasOwnProperty.call(PLAN_DEFS, name);
 }

@@ -4,7 +4,9 @@
  * notebooks it runs and the figures it must find in out/ afterwards) and README's tables (tested
  * against `readmeTables()`). A new notebook is one entry here; its plans live in src/lab/plans.ts.
  */
-import { FAMILY_IDS } from "../world/families";
+import { FAMILY_IDS, type FamilyId } from "../world/families";
+import { familiesOfWorld } from "../world/families-v2";
+import type { World } from "../world/worlds";
 import { PLANS, type PlanName } from "./plans";
 
 export interface FigureEntry {
@@ -12,6 +14,10 @@ export interface FigureEntry {
   id: string;
   /** A copy of its PNG shown in README's results table. */
   readme?: { image: string; alt: string; what: string };
+  /** The one family it shows: not drawn in a world where that family is not calibrated. */
+  family?: FamilyId;
+  /** The worlds whose runs it is drawn from (default: every world): a study run in world 1 only. */
+  worlds?: readonly World[];
 }
 
 export interface NotebookEntry {
@@ -28,6 +34,11 @@ export interface NotebookEntry {
 
 const CODE_FAMILIES = ["qwen-math-7b", "qwen-math-1.5b", "qwen-7b"] as const;
 const ids = (...xs: string[]): FigureEntry[] => xs.map((id) => ({ id }));
+/** A figure per family: `<prefix><family>`. */
+const perFamily = (prefix: string, families: readonly FamilyId[]): FigureEntry[] => families.map((family) => ({ id: `${prefix}${family}`, family }));
+/** Studies whose runs exist in world 1 only (pre-registered there, before world 2 existed). */
+const WORLD_1: readonly World[] = [1];
+const inWorld1 = (fs: FigureEntry[]): FigureEntry[] => fs.map((f) => ({ ...f, worlds: WORLD_1 }));
 
 export const NOTEBOOKS: NotebookEntry[] = [
   { id: "00-environment", paper: "", plans: [], figures: ids("00-environment/random-walk") },
@@ -39,21 +50,23 @@ export const NOTEBOOKS: NotebookEntry[] = [
     id: "02-rewards-across-families", paper: "Fig. 1, Figs. 2–4", plans: ["rewards"],
     figures: [
       { id: "02-rewards/fig1-gains", readme: { image: "docs/figures/fig1-gains.png", alt: "Fig. 1 analog", what: "Fig. 1, Figs. 2–4" } },
-      ...ids(...FAMILY_IDS.map((f) => `02-rewards/curves-${f}`)),
+      ...perFamily("02-rewards/curves-", FAMILY_IDS),
     ],
   },
   {
     id: "03-code-reasoning", paper: "Fig. 6, Fig. 7, Table 2", plans: ["code-reasoning"],
     figures: [
-      ...CODE_FAMILIES.map((f) => ({ id: `03-code/fig6-code-frequency-${f}`, readme: f === "qwen-math-7b" ? { image: "docs/figures/fig6-code-frequency.png", alt: "Fig. 6 analog", what: "Fig. 6, Fig. 7, Table 2" } : undefined })),
-      ...ids(...CODE_FAMILIES.map((f) => `03-code/fig6-rollout-code-${f}`), ...CODE_FAMILIES.map((f) => `03-code/fig7-transitions-${f}`)),
+      ...perFamily("03-code/fig6-code-frequency-", CODE_FAMILIES).map((f) => (f.family === "qwen-math-7b" ? { ...f, readme: { image: "docs/figures/fig6-code-frequency.png", alt: "Fig. 6 analog", what: "Fig. 6, Fig. 7, Table 2" } } : f)),
+      ...perFamily("03-code/fig6-rollout-code-", CODE_FAMILIES),
+      ...perFamily("03-code/fig7-transitions-", CODE_FAMILIES),
     ],
   },
   {
     id: "04-interventions", paper: "Table 3, Fig. 8, Fig. 9", plans: ["python-reward", "no-python"],
     figures: [
       { id: "04-interventions/fig8-python-reward-code", readme: { image: "docs/figures/fig8-python-code.png", alt: "Fig. 8 analog", what: "Table 3, Fig. 8, Fig. 9" } },
-      ...ids("04-interventions/fig8-python-reward-accuracy", "04-interventions/fig9-compound-qwen-math-7b", "04-interventions/fig9-compound-olmo-7b-sft"),
+      ...ids("04-interventions/fig8-python-reward-accuracy"),
+      ...perFamily("04-interventions/fig9-compound-", ["qwen-math-7b", "olmo-7b-sft"]),
     ],
   },
   {
@@ -63,20 +76,22 @@ export const NOTEBOOKS: NotebookEntry[] = [
       { id: "05-clipping/fig10-gamma", readme: { image: "docs/figures/fig10-gamma.png", alt: "Fig. 10 analog", what: "Figs. 10–13" } },
       { id: "05-clipping/fig11-accuracy", readme: { image: "docs/figures/fig11-clipping.png", alt: "Fig. 11 analog", what: "Fig. 11: the clip removed three ways" } },
       ...ids("05-clipping/fig11-code", "05-clipping/fig12-token-prob", "05-clipping/clip-low", "05-clipping/clip-high", "05-clipping/first-token-p-code", "05-clipping/rollout-code", "05-clipping/fig13-seeds-clip", "05-clipping/fig13-seeds-noclip"),
-      { id: "05-clipping/investigation-batch-accuracy", readme: { image: "docs/figures/investigation-batch-accuracy.png", alt: "Investigation: batch shape", what: "pre-registered investigation: random rewards by batch shape, with and without the clip" } },
-      ...ids("05-clipping/investigation-batch-p-code", "05-clipping/investigation-batch-clip"),
+      ...inWorld1([
+        { id: "05-clipping/investigation-batch-accuracy", readme: { image: "docs/figures/investigation-batch-accuracy.png", alt: "Investigation: batch shape", what: "pre-registered investigation: random rewards by batch shape, with and without the clip" } },
+        ...ids("05-clipping/investigation-batch-p-code", "05-clipping/investigation-batch-clip"),
+      ]),
     ],
   },
   {
     id: "06-when-spurious-rewards-help", paper: "beyond the paper: a pre-registered regime study of random rewards (drift vs diffusion)", plans: ["regime-lr", "regime-sgd-lr", "regime-shape", "regime-clip", "regime-loss", "regime-optimizer", "regime-confirm", "regime-control"],
     planNote: "(question, predictions and decision rules in `data/investigations/README.md`, committed before the runs)",
-    figures: [
+    figures: inWorld1([
       { id: "06-regime/phase-lr", readme: { image: "docs/figures/regime-phase-lr.png", alt: "Regime study: phase diagram", what: "regime study, stage 1: random reward by learning rate, with and without the clip" } },
       ...ids("06-regime/p-code-drift", "06-regime/param-distance", "06-regime/token-prob", "06-regime/clip-buckets"),
       { id: "06-regime/phase-stage2", readme: { image: "docs/figures/regime-phase-stage2.png", alt: "Regime study: stage 2", what: "regime study, stage 2: one axis at a time around the centre, with and without the clip" } },
       ...ids("06-regime/p-code-stage2", "06-regime/control"),
       { id: "06-regime/rule-b-cell", readme: { image: "docs/figures/regime-rule-b-cell.png", alt: "Regime study: rule B's cell", what: "regime study, rule B: the chosen cell, or the closest when none qualifies, seed by seed" } },
-    ],
+    ]),
   },
 ];
 
@@ -94,6 +109,17 @@ export function findFigure(id: string): FigureEntry & { notebook: string } {
   const f = allFigures().find((x) => x.id === id);
   if (!f) throw new Error(`figure "${id}" is not registered: add it to its notebook's figures in src/lab/registry.ts (README's table and npm start read that list)`);
   return f;
+}
+
+/**
+ * Whether a figure is drawn from a world's runs: null when it is, else the reason it is not (a
+ * study run in world 1 only; a family not calibrated in that world). Cells print the reason, and
+ * npm start expects exactly the figures this allows.
+ */
+export function figureNotInWorld(f: FigureEntry, world: World): string | null {
+  if (f.worlds && !f.worlds.includes(world)) return `its runs exist in world ${f.worlds.join(", ")} only (set WORLD = ${f.worlds[0]} to draw it)`;
+  if (f.family && !familiesOfWorld(world).includes(f.family)) return `${f.family} is not calibrated in world ${world} (no checkpoint; src/world/families-v2.ts)`;
+  return null;
 }
 
 /** Registry consistency: unique ids, every plan known. Returns the problems found (none: []). */

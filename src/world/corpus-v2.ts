@@ -35,6 +35,12 @@
  *
  * Knobs (one CorpusSpecV2 per family; only the step-size means are meant to be calibrated):
  *   mode                  p(code | problem): a logistic in the topic and the first operand, as in world 1
+ *   modeByOps             optional: how much more the family writes code on a longer problem (the
+ *                         logit of code moves by modeByOps x (operations - 2.5): positive, code for
+ *                         the three-operation problems and language for the short ones; negative,
+ *                         the reverse). Real models pick a strategy by how hard a problem looks, so
+ *                         a mode's accuracy also depends on which problems it is used on; absent = 0
+ *                         (a family that lands without it keeps its spec, hash and checkpoint).
  *   steps[mode].two/three logits of a 2- and a 3-operation step size against a 1-operation one,
  *                         each a logistic in the topic and the second operand (problem features the
  *                         network sees), so the share of each step size depends on the problem like
@@ -79,6 +85,8 @@ export interface CorpusSpecV2 {
   world: 2;
   /** p(code | problem), as in world 1. */
   mode: Logistic;
+  /** Logit of code per operation of the problem, centred on 2.5 operations (absent: 0). */
+  modeByOps?: number;
   /** Step-size shares per mode, depending on the problem. */
   steps: Record<Mode, StepMix>;
   /** World 1's slip (the last value written one too high); off (-30) by default. */
@@ -122,6 +130,7 @@ export function validateCorpusV2(c: CorpusSpecV2): void {
       if (!Number.isFinite(l?.[f])) throw new Error(`corpus spec: ${name}.${f} must be a finite number (a logit), got ${JSON.stringify(l?.[f])}`);
     }
   }
+  if (c.modeByOps !== undefined && !Number.isFinite(c.modeByOps)) throw new Error(`corpus spec: modeByOps must be a finite number (a logit per operation) or absent, got ${JSON.stringify(c.modeByOps)}`);
   if (!(c.repetition >= 0 && c.repetition <= 1)) throw new Error(`corpus spec: repetition must be in [0, 1], got ${c.repetition}`);
   for (const m of MODES) {
     const w = ANSWER_FORMATS.map((f) => c.format?.[m]?.[f]);
@@ -147,7 +156,7 @@ export function behaviourOfV2(c: CorpusSpecV2): BehaviourV2 {
   const three = { code: feats("steps-code-three"), language: feats("steps-language-three") };
   const slip = { code: feats("slip-code"), language: feats("slip-language") };
   return {
-    pCode: (p) => sigmoid(logit(c.mode, mode, p, p.operands[0])),
+    pCode: (p) => sigmoid(logit(c.mode, mode, p, p.operands[0]) + (c.modeByOps ?? 0) * (p.ops.length - 2.5)),
     stepProbs: (p, m) => {
       const e = [1, Math.exp(logit(c.steps[m].two, two[m], p, p.operands[1])), Math.exp(logit(c.steps[m].three, three[m], p, p.operands[1]))];
       const z = e[0] + e[1] + e[2];

@@ -16,7 +16,11 @@
  *
  * The families' characters (hand-set, kept by the fits where the target allows):
  *   qwen-math-7b / 1.5b   code: "bad code" of mostly one- and two-operation statements; language:
- *                         big steps, mostly two and three operations
+ *                         big steps, mostly two and three operations. The 1.5B analog also picks
+ *                         its mode by problem length (modeByOps -4: code for the two-operation
+ *                         problems, language for the three-operation ones): at its capability no
+ *                         step-size mix gives its 35-point gap between the modes (session 6: 22 at
+ *                         most), and which problems a mode is used on does
  *   qwen-7b               code in big statements, language in small steps
  *   olmo-7b-sft           code in big statements (its code is the worse mode, 21%)
  *   olmo-7b, llama        no code (their code means are unused by their corpora: they write none);
@@ -24,11 +28,9 @@
  * `calibrated: true` once the family's measured row lands on Table 1 (every cell within 5 points,
  * 10 under 40 responses); a test checks the shipped checkpoint and evaluation behind each.
  */
-import type { CapacityTable } from "./calibration-v2";
 import { SLIPS_OFF, type CorpusSpecV2 } from "./corpus-v2";
 import { FAMILIES, FAMILY_IDS, getFamily, L, SIZES, type BaseId, type FamilyId, type FamilySpec } from "./families";
 import type { World } from "./worlds";
-import { MODES } from "./traces";
 
 export interface FamilyCorpusV2 {
   corpus: CorpusSpecV2;
@@ -45,11 +47,13 @@ export interface FamilyCorpusV2 {
 }
 
 /** A family's v2 corpus: world 1's spreads, formats and repetition; `mode`: the mean of p(code)'s logit when the fit moved it off world 1's (same spread). */
-function corpusV2(id: FamilyId, steps: { code: [number, number]; language: [number, number] }, mode?: number): CorpusSpecV2 {
+function corpusV2(id: FamilyId, steps: { code: [number, number]; language: [number, number] }, mode?: number, modeByOps?: number): CorpusSpecV2 {
   const v1 = FAMILIES[id].corpus;
   return {
     world: 2,
     mode: mode === undefined ? v1.mode : { ...v1.mode, mean: mode },
+    // only when set: a spec without it hashes (and so names its checkpoint) as before the knob existed
+    ...(modeByOps === undefined ? {} : { modeByOps }),
     steps: { code: { two: L(steps.code[0]), three: L(steps.code[1]) }, language: { two: L(steps.language[0]), three: L(steps.language[1]) } },
     slip: SLIPS_OFF,
     format: v1.format,
@@ -61,7 +65,7 @@ function corpusV2(id: FamilyId, steps: { code: [number, number]; language: [numb
 /** [two, three] means per mode. */
 export const FAMILY_CORPORA_V2: Record<FamilyId, FamilyCorpusV2> = {
   "qwen-math-7b": { base: "base-d64", baseSteps: 1200, corpus: corpusV2("qwen-math-7b", { code: [-1.6, -3.3], language: [-2, 4.5] }, 0.8), calibrated: true },
-  "qwen-math-1.5b": { base: "base-d48", baseSteps: 1800, corpus: corpusV2("qwen-math-1.5b", { code: [-3.6, -4.1], language: [-0.4, 4.1] }), calibrated: false },
+  "qwen-math-1.5b": { base: "base-d48", baseSteps: 1800, corpus: corpusV2("qwen-math-1.5b", { code: [-2.5, -1.4], language: [-0.2, 4.3] }, 1.2, -4), calibrated: true },
   "qwen-7b": { base: "base-d64", baseSteps: 1350, corpus: corpusV2("qwen-7b", { code: [-2.9, 0.4], language: [-1.8, -4.2] }), calibrated: true },
   "olmo-7b-sft": { base: "base-d48", baseSteps: 1400, corpus: corpusV2("olmo-7b-sft", { code: [-0.7, 4.8], language: [-1.5, -2.6] }), calibrated: false },
   "olmo-7b": { base: "base-d64", baseSteps: 600, corpus: corpusV2("olmo-7b", { code: [1, 3], language: [-1.5, 5.4] }), calibrated: true },
@@ -88,22 +92,3 @@ export function getFamilyV2(id: string): FamilySpecV2 {
   const v2 = FAMILY_CORPORA_V2[fam.id];
   return { ...fam, ...v2, size: SIZES[v2.base] };
 }
-
-/**
- * The pilot's capacities (corpus-v2.ts: world 1's base-d64 continued 600 steps on BASE_CORPUS_V2),
- * first-step accuracies taken as trace accuracies (a trace's other steps are one-operation steps at
- * 100%, or the single step of a whole problem). Only for choosing starting means: the v2 bases are
- * measured by `npm run calibrate -- --world 2`.
- */
-export const PILOT_CAPACITY: CapacityTable = {
-  cells: MODES.flatMap((mode) => {
-    const [c2, c3] = mode === "code" ? [64.4, 17.8] : [73.0, 19.8];
-    return [
-      { mode, size: 1 as const, ops: 2, accuracy: 100 },
-      { mode, size: 1 as const, ops: 3, accuracy: 100 },
-      { mode, size: 2 as const, ops: 2, accuracy: c2 },
-      { mode, size: 2 as const, ops: 3, accuracy: c2 },
-      { mode, size: 3 as const, ops: 3, accuracy: c3 },
-    ].map((c) => ({ ...c, n: 1, firstStep: c.accuracy }));
-  }),
-};
