@@ -1,5 +1,5 @@
 /**
- * npm run summary [-- --plan rewards ...]
+ * npm run summary [-- --plan rewards ...] [--world 2]
  * Our numbers from the stored evaluations and runs, as markdown tables (what REPRODUCTION.md
  * quotes). Reads only; computes nothing.
  */
@@ -7,7 +7,8 @@ import * as fs from "node:fs";
 import { pooledContributions, steered as steeredRuns, transitions, TRANSITIONS, type Condition } from "../lab/analysis";
 import { baseModelReport } from "../lab/basemodels";
 import { checkpointSha } from "../model/checkpoint";
-import { FAMILY_IDS, PAPER_FORCED_PYTHON } from "../world/families";
+import { PAPER_FORCED_PYTHON } from "../world/families";
+import { familiesOfWorld } from "../world/families-v2";
 import { forcedPythonRows, table1Rows } from "../figures/figures-base";
 import { gainRows, transitionRows } from "../figures/figures-runs";
 import { checkpointPath } from "../util/paths";
@@ -15,16 +16,18 @@ import { loadPlan, notebookMode, planNote } from "../figures/notebook";
 import { PLANS } from "../lab/plans";
 import { markdownTable, round } from "../figures/tables";
 import { parseFlags, runMain } from "./args";
+import { WORLD_FLAG, worldFlag } from "./experiment-args";
 
 runMain(async () => {
-  const f = parseFlags(process.argv.slice(2), { plan: { type: "list", help: `plans to summarise (default: all): ${PLANS.join(", ")}` } }, "usage: npm run summary [-- --plan NAME ...]");
-  const mode = notebookMode(false);
+  const f = parseFlags(process.argv.slice(2), { plan: { type: "list", help: `plans to summarise (default: all): ${PLANS.join(", ")}` }, world: WORLD_FLAG }, "usage: npm run summary [-- --plan NAME ...] [--world N]");
+  const world = worldFlag(f);
+  const mode = notebookMode(false, { world });
   const reports = [];
-  for (const id of FAMILY_IDS) if (fs.existsSync(checkpointPath(id))) {
+  for (const id of familiesOfWorld(world)) if (fs.existsSync(checkpointPath(id, world))) {
     // A damaged checkpoint fails the summary (naming the file), not a quiet "no stored evaluation".
-    checkpointSha(checkpointPath(id));
+    checkpointSha(checkpointPath(id, world), world);
     try {
-      reports.push(await baseModelReport(id, { loadOnly: true }));
+      reports.push(await baseModelReport(id, { loadOnly: true, world }));
     } catch (e) {
       console.log(`(${(e as Error).message})`);
     }

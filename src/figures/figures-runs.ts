@@ -81,6 +81,19 @@ export function conditionCurves(runs: readonly RunResult[], metric: EvalMetric, 
   return { data, layout: { title: { text: opts.title }, xaxis: { title: { text: "GRPO step" } }, yaxis: { title: { text: opts.yTitle } }, width: 900, height: 450, legend: { orientation: "h", y: -0.25 } } };
 }
 
+/**
+ * Test-accuracy gain over the start against step, one line per condition (its runs start from one
+ * checkpoint), with the paper's gain as a dashed line from step 0 when it gives one.
+ */
+export function gainCurves(runs: readonly RunResult[], opts: { title: string; label?: (c: Condition) => string; paper?: { step: number; gain: number; name: string } }): Figure {
+  const base = runs.length ? runs[0].evals[0].test.accuracy : 0;
+  const other = runs.find((r) => r.evals[0].test.accuracy !== base);
+  if (other) throw new Error(`gainCurves: the runs start from different accuracies (${base} and ${other.evals[0].test.accuracy}, ${other.name}); draw one family at a time`);
+  const fig = conditionCurves(runs, (e) => e.test.accuracy - base, { title: opts.title, yTitle: `gain over the start (${round(base)}%), points`, label: opts.label });
+  if (opts.paper) fig.data.push({ type: "scatter", mode: "lines", name: opts.paper.name, x: [0, opts.paper.step], y: [0, opts.paper.gain], line: { color: "#555", dash: "dash" } });
+  return fig;
+}
+
 /** A per-step training metric (rollouts), one line per condition, smoothed over 10 steps. */
 export function stepMetricCurves(runs: readonly RunResult[], metric: (m: RunResult["metrics"][number]) => number, opts: { title: string; yTitle: string; label?: (c: Condition) => string; window?: number }): Figure {
   const data = conditions(runs).map((c, i) => {

@@ -11,6 +11,7 @@ import { SCALE_PRESETS, type ExperimentSpec, type Scale } from "./experiments";
 import { getFamily, FAMILY_IDS, type FamilyId } from "../world/families";
 import { resolveGrpoConfig, type GrpoConfig } from "../rl/grpo";
 import type { Variant } from "../rl/datasets";
+import type { World } from "../world/worlds";
 import { choiceList, family, familyList, grpoSettings, numberList, resolveKnobs, seedList, type GrpoOverrides, type KnobOverrides, type KnobSet, type KnobValues } from "./knobs";
 
 export type Spec = Partial<ExperimentSpec> & { family: string; reward: string };
@@ -25,6 +26,10 @@ export interface PlanDef<S extends KnobSet = KnobSet> {
   about: string;
   knobs: S;
   runs(k: KnobValues<S>, scale: Scale): PlannedRun[];
+  /** A plan defined at one scale (e.g. 200-step curves): its runs use it whatever the caller's, except smoke. */
+  scale?: Scale;
+  /** The worlds it was pre-registered and run in (default: every world). */
+  worlds?: readonly World[];
 }
 
 function def<S extends KnobSet>(d: PlanDef<S>): PlanDef<S> {
@@ -328,6 +333,20 @@ const clipAblations = def({
   },
 });
 
+/**
+ * Ground truth over 200 steps at three learning rates (issue 11, item 6; the pre-registered
+ * investigation "v2-gt-lr" in data/investigations/README.md, whose spec list this plan reproduces
+ * together with session 6's lr-1e-4 runs). Defined at the full scale (200 steps, evaluation every 20).
+ */
+export const GT_CURVE_LRS = [1e-4, 3e-5, 1e-5];
+const gtCurves = def({
+  about: "ground truth over 200 steps at lr 1e-4, 3e-5, 1e-5 (world 2; pre-registered: v2-gt-lr)",
+  knobs: { families: familyList(["qwen-math-7b", "llama-8b-instruct"]), lrs: numberList(1e-7, 1e-2, GT_CURVE_LRS), seeds: seedList(SEEDS) },
+  runs: (k) => k.families.flatMap((f) => k.lrs.flatMap((lr) => k.seeds.map((seed) => ({ spec: { family: f, reward: "math", variant: "gt" as Variant, seed, overrides: { lr } }, label: `lr ${lr}` })))),
+  scale: "full",
+  worlds: [2],
+});
+
 /** Several plans' default runs as one (the sweep's historical names; a notebook's runs). */
 function union(about: string, parts: PlanDef[]): PlanDef<{}> {
   return def({ about, knobs: {}, runs: (_k, scale) => parts.flatMap((p) => p.runs(resolveKnobs("", p.knobs), scale)) });
@@ -339,6 +358,7 @@ const rewards = def({ about: "the six Fig. 1 rewards on every family (Figs. 1-4)
 export const PLAN_DEFS = {
   rewards,
   "code-reasoning": def({ about: "the Fig. 1 rewards on the code-capable families (Figs. 6-7, Table 2)", knobs: rewardKnobs(["qwen-math-7b", "qwen-math-1.5b", "qwen-7b"]), runs: rewardRuns }),
+  "gt-200": gtCurves,
   "python-reward": pythonReward,
   "no-python": noPython,
   gamma,
@@ -361,11 +381,15 @@ export const PLANS = Object.keys(PLAN_DEFS) as PlanName[];
 export type PlanKnobs<P extends PlanName> = KnobOverrides<(typeof PLAN_DEFS)[P]["knobs"]>;
 
 /**
- * Studies pre-registered and run in world 1 only (before world 2 existed): the batch-shape
- * investigation and the regime study. A notebook in another world says so rather than listing
- * their runs as missing.
+ * The worlds a plan's runs exist in: a study pre-registered and run in one world (the batch-shape
+ * investigation and the regime study in world 1, before world 2 existed; the ground-truth curves in
+ * world 2). A notebook in another world says so rather than listing their runs as missing.
  */
-export const WORLD_1_STUDIES: readonly PlanName[] = PLANS.filter((p) => p === "batch-shape" || p === "investigations" || p.startsWith("regime-"));
+export function planWorlds(name: PlanName): readonly World[] | null {
+  const d = PLAN_DEFS[name] as PlanDef;
+  if (d.worlds) return d.worlds;
+  return name === "batch-shape" || name === "investigations" || name.startsWith("regime-") ? [1] : null;
+}
 
 export function isPlanName(name: string): name is PlanName {
   return Object.prototype.hasOwnProperty.call(PLAN_DEFS, name);
@@ -376,7 +400,8 @@ export function plannedRuns(name: string, scale: Scale = "default", overrides: o
   if (!isPlanName(name)) throw new Error(`unknown plan "${name}"; valid: ${PLANS.join(", ")}`);
   const d = PLAN_DEFS[name] as PlanDef;
   const k = resolveKnobs(`plan "${name}"`, d.knobs, overrides);
-  return d.runs(k, scale).map((r) => ({ ...r, spec: { ...r.spec, scale } }));
+  const at = d.scale && scale !== "smoke" ? d.scale : scale;
+  return d.runs(k, at).map((r) => ({ ...r, spec: { ...r.spec, scale: at } }));
 }
 
 /** The specs of a plan at a scale. */

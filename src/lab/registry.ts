@@ -47,10 +47,11 @@ export const NOTEBOOKS: NotebookEntry[] = [
     figures: [{ id: "01-base-models/table1", readme: { image: "docs/figures/table1.png", alt: "Table 1 analog", what: "Table 1, Fig. 5" } }],
   },
   {
-    id: "02-rewards-across-families", paper: "Fig. 1, Figs. 2–4", plans: ["rewards"],
+    id: "02-rewards-across-families", paper: "Fig. 1, Figs. 2–4; ground truth over 200 steps (world 2)", plans: ["rewards", "gt-200"],
     figures: [
       { id: "02-rewards/fig1-gains", readme: { image: "docs/figures/fig1-gains.png", alt: "Fig. 1 analog", what: "Fig. 1, Figs. 2–4" } },
       ...perFamily("02-rewards/curves-", FAMILY_IDS),
+      ...perFamily("02-rewards/gt-200-", ["qwen-math-7b", "llama-8b-instruct"]).map((f) => ({ ...f, worlds: [2] as const })),
     ],
   },
   {

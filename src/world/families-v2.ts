@@ -67,7 +67,10 @@ export const FAMILY_CORPORA_V2: Record<FamilyId, FamilyCorpusV2> = {
   "qwen-math-7b": { base: "base-d64", baseSteps: 1200, corpus: corpusV2("qwen-math-7b", { code: [-1.6, -3.3], language: [-2, 4.5] }, 0.8), calibrated: true },
   "qwen-math-1.5b": { base: "base-d48", baseSteps: 1800, corpus: corpusV2("qwen-math-1.5b", { code: [-2.5, -1.4], language: [-0.2, 4.3] }, 1.2, -4), calibrated: true },
   "qwen-7b": { base: "base-d64", baseSteps: 1350, corpus: corpusV2("qwen-7b", { code: [-2.9, 0.4], language: [-1.8, -4.2] }), calibrated: true },
-  "olmo-7b-sft": { base: "base-d48", baseSteps: 1400, corpus: corpusV2("olmo-7b-sft", { code: [-0.7, 4.8], language: [-1.5, -2.6] }), calibrated: false },
+  // Not reachable with this world's levers (REPRODUCTION.md, "World 2": five passes, session 7): at
+  // the budget where its whole-problem code statements are right 21% of the time, small language
+  // steps are no better; the last pass's spec is kept.
+  "olmo-7b-sft": { base: "base-d48", baseSteps: 1800, corpus: corpusV2("olmo-7b-sft", { code: [-0.7, 4.8], language: [0.3, -1.9] }, 4.2, 3), calibrated: false },
   "olmo-7b": { base: "base-d64", baseSteps: 600, corpus: corpusV2("olmo-7b", { code: [1, 3], language: [-1.5, 5.4] }), calibrated: true },
   "llama-8b-instruct": { base: "base-d64", baseSteps: 1100, corpus: corpusV2("llama-8b-instruct", { code: [1, 2], language: [0.3, 4.7] }), calibrated: true },
 };
