@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { grid, plan, plannedRuns, PLANS, SEEDS, type Spec } from "../src/lab/plans";
+import { grid, plan, plannedRuns, PLAN_DEFS, PLANS, SEEDS, type Spec } from "../src/lab/plans";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { resolveSpec, runName } from "../src/lab/experiments";
@@ -12,7 +12,9 @@ test("every plan resolves at every scale (a bad spec would fail here, not in a n
   for (const p of PLANS) for (const scale of ["smoke", "default", "full"] as const) {
     const specs = plan(p, scale);
     assert.ok(specs.length > 0);
-    for (const s of specs) assert.equal(resolveSpec(s).scale, scale);
+    // a plan defined at one scale (gt-200: 200-step curves) keeps it, except at the smoke scale
+    const fixed = (PLAN_DEFS[p] as { scale?: string }).scale;
+    for (const s of specs) assert.equal(resolveSpec(s).scale, fixed && scale !== "smoke" ? fixed : scale);
   }
   assert.throws(() => plan("fig99"), /unknown plan "fig99"; valid: rewards/);
 });
@@ -77,6 +79,19 @@ test("the investigations plan runs exactly the pre-registered specs, at the pape
   assert.deepEqual([g.promptsPerStep * g.samplesPerPrompt, g.miniBatchSize], [1024, 128]);
 });
 
+test("gt-200 is the pre-registered v2-gt-lr spec list plus the lr-1e-4 curves, at the full scale whatever the caller's (smoke stays smoke)", () => {
+  const registered: Spec[] = JSON.parse(fs.readFileSync(path.join(ROOT, "data/investigations/v2-gt-lr.json"), "utf8"));
+  const names = (specs: Spec[]) => specs.map((s) => runName(resolveSpec({ world: 2, ...s }))).sort();
+  const planned = plan("gt-200", "default").map((s) => ({ ...s, world: 2 as const }));
+  assert.ok(planned.every((s) => s.scale === "full"));
+  const lr1e4 = planned.filter((s) => (s.overrides as { lr: number }).lr === 1e-4);
+  assert.deepEqual(names(planned.filter((s) => !lr1e4.includes(s))), names(registered));
+  // lr 1e-4 is the full scale's default: the same runs as session 6's curves, stored without an lr override.
+  assert.deepEqual(names(lr1e4), names(lr1e4.map((s) => ({ ...s, overrides: {} }))));
+  assert.ok(plan("gt-200", "smoke").every((s) => s.scale === "smoke"));
+  assert.equal(resolveSpec(planned[0]).grpo.steps, 200);
+});
+
 test("the regime study's stage 1 runs exactly the pre-registered spec list, paired by seed at the same lr x steps budget", () => {
   const registered = JSON.parse(fs.readFileSync(path.join(ROOT, "data/investigations/regime-lr.json"), "utf8"));
   const names = (specs: Spec[]) => specs.map((s) => runName(resolveSpec({ scale: "default", ...s }))).sort();
@@ -129,7 +144,8 @@ test("the shipped plans resolve to the same runs as before the registry (stored 
   assert.equal(union.size, 89);
   // every plan's default runs are among them: the figures need no new run
   // (the regime study's plans are new runs, pre-registered on their own: see the next test)
-  for (const p of PLANS.filter((x) => !x.startsWith("regime"))) for (const n of names(p)) assert.ok(union.has(n), `${p}: ${n}`);
+  // (gt-200 is world 2's, pre-registered on its own: tested above)
+  for (const p of PLANS.filter((x) => !x.startsWith("regime") && x !== "gt-200")) for (const n of names(p)) assert.ok(union.has(n), `${p}: ${n}`);
   // the γ sweep reuses the clipped seed-0 run of the ablations
   assert.ok([...names("gamma")].some((n) => names("clip-ablations").has(n)));
 });
