@@ -340,9 +340,12 @@ const clipAblations = def({
  */
 export const GT_CURVE_LRS = [1e-4, 3e-5, 1e-5];
 const gtCurves = def({
-  about: "ground truth over 200 steps at lr 1e-4, 3e-5, 1e-5 (world 2; pre-registered: v2-gt-lr)",
-  knobs: { families: familyList(["qwen-math-7b", "llama-8b-instruct"]), lrs: numberList(1e-7, 1e-2, GT_CURVE_LRS), seeds: seedList(SEEDS) },
-  runs: (k) => k.families.flatMap((f) => k.lrs.flatMap((lr) => k.seeds.map((seed) => ({ spec: { family: f, reward: "math", variant: "gt" as Variant, seed, overrides: { lr } }, label: `lr ${lr}` })))),
+  about: "ground truth (and, by the knob, random) over 200 steps at lr 1e-4, 3e-5, 1e-5 (world 2; pre-registered: v2-gt-lr)",
+  knobs: { families: familyList(["qwen-math-7b", "llama-8b-instruct"]), rewards: choiceList(["gt", "random"] as const, ["gt"]), lrs: numberList(1e-7, 1e-2, GT_CURVE_LRS), seeds: seedList(SEEDS) },
+  runs: (k) => k.families.flatMap((f) => k.rewards.flatMap((id) => {
+    const r = FIG1_REWARDS.find((x) => x.id === id)!;
+    return k.lrs.flatMap((lr) => k.seeds.map((seed) => ({ spec: { family: f, reward: r.reward, variant: r.variant as Variant, seed, overrides: { lr } }, label: k.rewards.length > 1 ? `${r.label}, lr ${lr}` : `lr ${lr}` })));
+  })),
   scale: "full",
   worlds: [2],
 });
