@@ -52,6 +52,7 @@ export const NOTEBOOKS: NotebookEntry[] = [
       { id: "02-rewards/fig1-gains", readme: { image: "docs/figures/fig1-gains.png", alt: "Fig. 1 analog", what: "Fig. 1, Figs. 2–4" } },
       ...perFamily("02-rewards/curves-", FAMILY_IDS),
       ...perFamily("02-rewards/gt-200-", ["qwen-math-7b", "llama-8b-instruct"]).map((f) => ({ ...f, worlds: [2] as const })),
+      { id: "02-rewards/random-3e-5", worlds: [2] },
     ],
   },
   {
