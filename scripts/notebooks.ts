@@ -76,8 +76,13 @@ export function notebookWorld(notebook: string): World {
   }
   const settings = cells?.find((c) => c.cell_type === "code");
   const source = settings ? (Array.isArray(settings.source) ? settings.source.join("") : settings.source) : "";
-  const m = /^const WORLD = (.+?);/m.exec(source);
-  return m ? parseWorld(Number(m[1]), `${notebook}'s WORLD setting`) : DEFAULT_WORLD;
+  const m = /^(?:const|let) WORLD(?:\s*:\s*\w+)?\s*=\s*(\S+?)(?:\s+as\s+const)?\s*;/m.exec(source);
+  if (m) return parseWorld(/^\d+$/.test(m[1]) ? Number(m[1]) : m[1], `${notebook}'s WORLD setting`);
+  // A notebook that passes a world to notebookMode must say which in its settings cell, in the form npm start reads.
+  if (/notebookMode\([^)]*\bworld\s*:/.test(cells.map((c) => (Array.isArray(c.source) ? c.source.join("") : c.source)).join("\n"))) {
+    throw new Error(`${notebook}: its cells pass a world to notebookMode, but its first code cell has no "const WORLD = <n>;" line (npm start reads that line to know which figures the notebook draws)`);
+  }
+  return DEFAULT_WORLD;
 }
 
 export async function runNotebook(opts: RunNotebookOptions): Promise<NotebookResult> {

@@ -90,7 +90,7 @@ test("modeByOps moves p(code) by problem length: the logit shifts by modeByOps x
   const plain = behaviourOfV2(BASE_CORPUS_V2);
   const byOps = behaviourOfV2({ ...BASE_CORPUS_V2, modeByOps: 4 });
   const zero = behaviourOfV2({ ...BASE_CORPUS_V2, modeByOps: 0 });
-  for (const text of ["a:3+4*2", "b:7-2*3+5", "c:9*3-1-4"]) {
+  for (const text of ["a:3+4*2", "b:7-2*3+5", "c:9*3-1-4", "d:2+3*4-5+6"]) { // 2, 3, 3 and 4 operations: linear in the count
     const p = parseProblem(text);
     const shift = 4 * (p.ops.length - 2.5);
     assert.ok(Math.abs(logit(byOps.pCode(p)) - logit(plain.pCode(p)) - shift) < 1e-9, `${text}: shift ${shift}`);
@@ -102,7 +102,7 @@ test("modeByOps moves p(code) by problem length: the logit shifts by modeByOps x
 });
 
 test("bad v2 knobs are errors naming the knob; a stage's corpus must belong to its world", () => {
-  assert.throws(() => validateCorpusV2({ ...BASE_CORPUS_V2, modeByOps: Number.POSITIVE_INFINITY }), /modeByOps must be a finite number \(a logit per operation\) or absent, got null/);
+  assert.throws(() => validateCorpusV2({ ...BASE_CORPUS_V2, modeByOps: Number.POSITIVE_INFINITY }), /modeByOps must be a finite number \(a logit per operation\) or absent, got Infinity/);
   assert.throws(() => validateCorpusV2({ ...BASE_CORPUS_V2, repetition: 2 }), /repetition must be in \[0, 1\], got 2/);
   assert.throws(() => validateCorpusV2({ ...BASE_CORPUS_V2, steps: { ...BASE_CORPUS_V2.steps, language: { ...BASE_CORPUS_V2.steps.language, three: { mean: NaN, topicSpread: 0, operandSpread: 0 } } } }), /steps\.language\.three\.mean must be a finite number/);
   assert.throws(() => validateCorpusV2({ ...BASE_CORPUS_V2, format: { ...BASE_CORPUS_V2.format, code: { boxed: 0, answerIs: 0, none: 0 } } }), /format\.code needs weights >= 0/);

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { grid, plan, plannedRuns, PLAN_DEFS, PLANS, SEEDS, type Spec } from "../src/lab/plans";
+import { grid, plan, plannedRuns, PLANS, SEEDS, type Spec } from "../src/lab/plans";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { resolveSpec, runName } from "../src/lab/experiments";
@@ -12,9 +12,9 @@ test("every plan resolves at every scale (a bad spec would fail here, not in a n
   for (const p of PLANS) for (const scale of ["smoke", "default", "full"] as const) {
     const specs = plan(p, scale);
     assert.ok(specs.length > 0);
-    // a plan defined at one scale (gt-200: 200-step curves) keeps it, except at the smoke scale
-    const fixed = (PLAN_DEFS[p] as { scale?: string }).scale;
-    for (const s of specs) assert.equal(resolveSpec(s).scale, fixed && scale !== "smoke" ? fixed : scale);
+    // the 200-step curves are defined at the full scale and keep it, except at the smoke scale
+    const expected = (p === "gt-200" || p === "random-200") && scale === "default" ? "full" : scale;
+    for (const s of specs) assert.equal(resolveSpec(s).scale, expected, `${p} at ${scale}`);
   }
   assert.throws(() => plan("fig99"), /unknown plan "fig99"; valid: rewards/);
 });
@@ -90,6 +90,9 @@ test("gt-200 is the pre-registered v2-gt-lr spec list plus the lr-1e-4 curves, a
   assert.deepEqual(names(lr1e4), names(lr1e4.map((s) => ({ ...s, overrides: {} }))));
   assert.ok(plan("gt-200", "smoke").every((s) => s.scale === "smoke"));
   assert.equal(resolveSpec(planned[0]).grpo.steps, 200);
+  // random-200 is v2-random-3e-5's grid (random, with ground truth beside it, at lr 3e-5)
+  const random = plan("random-200", "default");
+  assert.deepEqual([...new Set(random.map((s) => `${s.family} ${s.reward} ${(s.overrides as { lr: number }).lr}`))].sort(), ["llama-8b-instruct math 0.00003", "llama-8b-instruct random0.5 0.00003", "qwen-math-7b math 0.00003", "qwen-math-7b random0.5 0.00003"]);
 });
 
 test("the regime study's stage 1 runs exactly the pre-registered spec list, paired by seed at the same lr x steps budget", () => {
@@ -145,7 +148,7 @@ test("the shipped plans resolve to the same runs as before the registry (stored 
   // every plan's default runs are among them: the figures need no new run
   // (the regime study's plans are new runs, pre-registered on their own: see the next test)
   // (gt-200 is world 2's, pre-registered on its own: tested above)
-  for (const p of PLANS.filter((x) => !x.startsWith("regime") && x !== "gt-200")) for (const n of names(p)) assert.ok(union.has(n), `${p}: ${n}`);
+  for (const p of PLANS.filter((x) => !x.startsWith("regime") && x !== "gt-200" && x !== "random-200")) for (const n of names(p)) assert.ok(union.has(n), `${p}: ${n}`);
   // the γ sweep reuses the clipped seed-0 run of the ablations
   assert.ok([...names("gamma")].some((n) => names("clip-ablations").has(n)));
 });

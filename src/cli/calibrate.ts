@@ -188,6 +188,7 @@ async function calibrateWorld2(world: World, opts: { base?: BaseId; steps?: numb
       let target = fam.target;
       let note = "";
       let report: BaseModelReport | null = null;
+      let specChanged = false;
       if (!own) note = ` [its own base is ${baseAtText(ownBase(id))}: no 2nd pass]`;
       else if (parent) note = ` [no 2nd pass: ${id} was pretrained from ${parent}, not from this base]`;
       else if (fs.existsSync(famCk) && opts.problems === undefined) {
@@ -198,18 +199,22 @@ async function calibrateWorld2(world: World, opts: { base?: BaseId; steps?: numb
           const trainedOn = readCheckpointHeader(famCk).meta.corpus as CorpusSpecV2;
           const predicted = predictTableV2(trainedOn, fitOn);
           target = shiftedTarget(fam.target, report.test, predicted);
-          const changed = JSON.stringify(trainedOn) === JSON.stringify(fam.corpus) ? "" : "; the spec has changed since it was pretrained";
+          specChanged = JSON.stringify(trainedOn) !== JSON.stringify(fam.corpus);
+          const changed = specChanged ? "; the spec has changed since it was pretrained" : "";
           note = ` [2nd pass on ${id}'s own capacity; measured ${rowText(report.test)} vs predicted ${rowText(predicted)}${changed}]`;
         } else note = ` [2nd pass on ${id}'s own capacity; no stored evaluation: npm run eval -- --family ${id} --world ${world}]`;
       }
-      // Refit only the cells the measured row misses by more than REFIT_THRESHOLD (all on a first pass).
-      const fitParts: FitParts = report ? refitParts(fam.target, report.test) : { mode: true, code: true, language: true };
+      // Refit only the cells the measured row misses by more than REFIT_THRESHOLD (all on a first pass,
+      // and all when the spec has changed since the checkpoint: nothing measured the new means).
+      const fitParts: FitParts = report && !specChanged ? refitParts(fam.target, report.test) : { mode: true, code: true, language: true };
       const fit = calibrateV2(fam.corpus, target, fitOn, { fit: fitParts });
       const c = fit.corpus;
       fits.push({ family: id, base: at.base, baseSteps: at.steps, mode: c.mode.mean, ...(c.modeByOps === undefined ? {} : { modeByOps: c.modeByOps }), steps: { code: [c.steps.code.two.mean, c.steps.code.three.mean], language: [c.steps.language.two.mean, c.steps.language.three.mean] }, target, prediction: fit.prediction, maxError: fit.error, reachable: fit.reachable, calibrated: fam.calibrated });
       if (report) {
         const v = rowWithinTolerance(fam.target, report.test);
-        console.log(v.ok
+        console.log(specChanged
+          ? `${id.padEnd(18)} MEASURED ${rowText(report.test)} by a checkpoint of an earlier spec: pretrain again (npm run pretrain -- --family ${id} --world ${world}) before judging this spec`
+          : v.ok
           ? `${id.padEnd(18)} MEASURED ${rowText(report.test)} lands on Table 1 (${rowText(fam.target)}; every cell within tolerance)${fam.calibrated ? "" : ": mark it calibrated in families-v2.ts; the refit below is not needed"}`
           : `${id.padEnd(18)} MEASURED ${rowText(report.test)} misses Table 1: ${v.off.join("; ")} -> copy the refit below into families-v2.ts (or change its base budget if a cell is UNREACHABLE) and pretrain again`);
       }

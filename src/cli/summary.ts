@@ -36,7 +36,7 @@ runMain(async () => {
     console.log("## Table 1 (test, greedy)\n\n" + markdownTable(table1Rows(reports)) + "\n");
     console.log("## Table 3 (forced python prefix)\n\n" + markdownTable(forcedPythonRows(reports, PAPER_FORCED_PYTHON)) + "\n");
   }
-  for (const name of (f.plan as string[] | undefined) ?? ["rewards", "code-reasoning", "interventions", "clipping", "investigations"]) {
+  for (const name of (f.plan as string[] | undefined) ?? ["rewards", "code-reasoning", "interventions", "clipping", ...(world === 1 ? ["investigations"] : ["gt-200", "random-200"])]) {
     const p = await loadPlan(name, mode);
     console.log(`## plan ${name}\n\n${planNote(name, p)}\n`);
     if (p.runs.length === 0) continue;

@@ -16,7 +16,7 @@ import { resolveSpec, runName, runPath, SCALES, storedRun, type Scale } from "..
 import { lockHeld, readJson, takeNext, tryClaim } from "../util/store";
 import { checkpointPath, ROOT } from "../util/paths";
 import { labelsPath } from "../rl/datasets";
-import { isPlanName, plan, PLANS, type Spec } from "../lab/plans";
+import { isPlanName, plan, PLANS, planWorlds, type PlanName, type Spec } from "../lab/plans";
 import { NOTEBOOKS } from "../lab/registry";
 import { parseFlags, runMain, UsageError } from "./args";
 import { WORLD_FLAG, worldFlag } from "./experiment-args";
@@ -24,12 +24,23 @@ import type { World } from "../world/worlds";
 import { familiesOfWorld } from "../world/families-v2";
 
 function specsFrom(arg: string, scale: Scale, world: World): Spec[] {
-  return planSpecs(arg, scale).map((s) => ({ world, ...s }));
+  return planSpecs(arg, scale, world).map((s) => ({ world, ...s }));
 }
 
-function planSpecs(arg: string, scale: Scale): Spec[] {
+/** A plan run in other worlds only (planWorlds): named on its own it is an error; within a notebook it is left out. */
+function planInWorld(name: PlanName, world: World, named: boolean): boolean {
+  const worlds = planWorlds(name);
+  if (!worlds || worlds.includes(world)) return true;
+  const why = `plan ${name} is a study of world ${worlds.join(", ")} only (no notebook shows its runs in world ${world})`;
+  if (named) throw new UsageError(`${why}; run it with --world ${worlds[0]}, or list specs in a .json file to run them elsewhere`);
+  console.error(`[sweep] left out: ${why}`);
+  return false;
+}
+
+function planSpecs(arg: string, scale: Scale, world: World): Spec[] {
   const withKnobs = /^([a-z0-9-]+)=(\{.*\})$/s.exec(arg);
   if (withKnobs && isPlanName(withKnobs[1])) {
+    planInWorld(withKnobs[1], world, true);
     let knobs: object;
     try {
       knobs = JSON.parse(withKnobs[2]);
@@ -38,9 +49,9 @@ function planSpecs(arg: string, scale: Scale): Spec[] {
     }
     return plan(withKnobs[1], scale, knobs);
   }
-  if (isPlanName(arg)) return plan(arg, scale);
+  if (isPlanName(arg)) return planInWorld(arg, world, true) ? plan(arg, scale) : [];
   const nb = NOTEBOOKS.find((n) => n.id === path.basename(arg).replace(/\.ipynb$/, "") && n.plans.length > 0);
-  if (nb) return nb.plans.flatMap((p) => plan(p, scale));
+  if (nb) return nb.plans.filter((p) => planInWorld(p, world, false)).flatMap((p) => plan(p, scale));
   if (arg.endsWith(".json")) {
     if (!fs.existsSync(arg)) throw new UsageError(`spec file ${arg} does not exist`);
     const list = readJson(arg, "fix the file: it must hold a JSON array of specs");
@@ -84,8 +95,8 @@ runMain(async () => {
     } catch (e) {
       throw new Error(`${arg}: ${(e as Error).message}`);
     }
-    // A plan or notebook names every family; a world that has not calibrated one has no checkpoint
-    // of it to start from, so its runs are left out (said below) rather than failing the sweep.
+    // A plan or notebook names every family; a world that has not calibrated one has no Table 1 model
+    // of it to start from (none is shipped), so its runs are left out (said below) rather than failing the sweep.
     if (!(familiesOfWorld(resolved.world) as string[]).includes(resolved.family)) {
       uncalibrated.add(`${resolved.family} (world ${resolved.world})`);
       continue;

@@ -10,7 +10,7 @@
  * cell), loads or computes them, and draws one figure:
  *
  *   const g = await runs("gamma", { gamma: [0.7, 0.3] }, mode);
- *   await figure("05-clipping/fig10-gamma", conditionCurves(g.runs, ..., { label: g.label }));
+ *   await figure("05-clipping/fig10-gamma", conditionCurves(g.runs, ..., { label: g.label }), mode);
  *
  * Edit a knob and rerun that cell alone: the knobs are checked before anything runs (an unknown
  * knob or a bad value names the knob and its range), missing runs are computed in the cell with a
@@ -91,6 +91,8 @@ export interface LoadedPlan {
   otherCode: number;
   /** The plan's name for a condition (its runs share it): what figures label it with. */
   label: (c: Pick<Condition, "runs">) => string;
+  /** What the mode's world leaves out of the plan, and why (null: nothing). */
+  left?: string | null;
 }
 
 function labeller(plan: string, labels: Map<string, string>): (c: Pick<Condition, "runs">) => string {
@@ -105,7 +107,8 @@ export async function loadPlan(name: string, mode: Pick<NotebookMode, "scale" | 
   const runs: RunResult[] = [];
   const missing: string[] = [];
   const labels = new Map<string, string>();
-  for (const { spec, label } of inWorld(name, { scale: mode.scale, world: mode.world ?? DEFAULT_WORLD }).planned) {
+  const { planned, left } = inWorld(name, { scale: mode.scale, world: mode.world ?? DEFAULT_WORLD });
+  for (const { spec, label } of planned) {
     labels.set(runName(resolveSpec(spec)), label);
     try {
       runs.push(await runOrLoad(spec, { loadOnly: !mode.compute, quiet: opts.quiet ?? true }));
@@ -116,12 +119,12 @@ export async function loadPlan(name: string, mode: Pick<NotebookMode, "scale" | 
     }
   }
   const now = codeVersion();
-  return { runs, missing, otherCode: runs.filter((r) => r.codeVersion !== now).length, label: labeller(name, labels) };
+  return { runs, missing, otherCode: runs.filter((r) => r.codeVersion !== now).length, label: labeller(name, labels), left };
 }
 
 /** A one-line account of what a plan's figures are built from. */
 export function planNote(name: string, p: LoadedPlan): string {
-  const base = `${name}: ${p.runs.length} runs loaded${p.otherCode ? ` (${p.otherCode} computed by an earlier version of src/; their spec and checkpoint match)` : ""}`;
+  const base = `${name}: ${p.runs.length} runs loaded${p.otherCode ? ` (${p.otherCode} computed by an earlier version of src/; their spec and checkpoint match)` : ""}${p.left ? ` (${p.left})` : ""}`;
   return p.missing.length ? `${base}; ${p.missing.length} NOT YET COMPUTED (npm run sweep -- ${name}): ${p.missing.slice(0, 6).join(", ")}${p.missing.length > 6 ? ", ..." : ""}` : base;
 }
 
@@ -204,9 +207,9 @@ export async function runs<P extends PlanName>(plan: P, knobs: PlanKnobs<P> = {}
  * notebook's mode, the title names a world other than 1, and a figure the world cannot draw (a
  * family it has not calibrated, a study of world 1 only) is not drawn: the cell says why.
  */
-export async function figure(id: string, fig: Figure, mode?: Pick<NotebookMode, "world">): Promise<void> {
+export async function figure(id: string, fig: Figure, mode: Pick<NotebookMode, "world">): Promise<void> {
   const entry = findFigure(id);
-  const world = mode?.world ?? DEFAULT_WORLD;
+  const world = mode.world;
   const why = figureNotInWorld(entry, world);
   if (why) {
     console.log(`${id}: not drawn in world ${world}: ${why}`);
@@ -221,5 +224,8 @@ export async function figure(id: string, fig: Figure, mode?: Pick<NotebookMode, 
 function withWorld(fig: Figure, world: World): Figure {
   const layout = (fig.layout ?? {}) as { title?: string | { text?: string } };
   const text = typeof layout.title === "string" ? layout.title : layout.title?.text ?? "";
-  return { ...fig, layout: { ...layout, title: { ...(typeof layout.title === "object" ? layout.title : {}), text: `${text} (world ${world})` } } } as Figure;
+  // after the title line, before a subtitle (<br><sub>...</sub>) if there is one
+  const cut = text.indexOf("<br>");
+  const titled = cut < 0 ? `${text} (world ${world})` : `${text.slice(0, cut)} (world ${world})${text.slice(cut)}`;
+  return { ...fig, layout: { ...layout, title: { ...(typeof layout.title === "object" ? layout.title : {}), text: titled } } } as Figure;
 }

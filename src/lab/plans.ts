@@ -334,14 +334,16 @@ const clipAblations = def({
 });
 
 /**
- * Ground truth over 200 steps at three learning rates (issue 11, item 6; the pre-registered
- * investigation "v2-gt-lr" in data/investigations/README.md, whose spec list this plan reproduces
- * together with session 6's lr-1e-4 runs). Defined at the full scale (200 steps, evaluation every 20).
+ * Rewards over 200 steps by learning rate, in world 2 (issue 11, item 6), defined at the full scale
+ * (200 steps, evaluation every 20). Two plans share it, each a pre-registered investigation
+ * (data/investigations/README.md): `gt-200` is ground truth at lr 1e-4, 3e-5, 1e-5 ("v2-gt-lr", whose
+ * spec list it reproduces together with session 6's lr-1e-4 curves); `random-200` is the random
+ * reward beside ground truth at lr 3e-5 ("v2-random-3e-5").
  */
 export const GT_CURVE_LRS = [1e-4, 3e-5, 1e-5];
-const gtCurves = def({
-  about: "ground truth (and, by the knob, random) over 200 steps at lr 1e-4, 3e-5, 1e-5 (world 2; pre-registered: v2-gt-lr)",
-  knobs: { families: familyList(["qwen-math-7b", "llama-8b-instruct"]), rewards: choiceList(["gt", "random"] as const, ["gt"]), lrs: numberList(1e-7, 1e-2, GT_CURVE_LRS), seeds: seedList(SEEDS) },
+const curves200 = (about: string, rewards: ("gt" | "random")[], lrs: number[]) => def({
+  about,
+  knobs: { families: familyList(["qwen-math-7b", "llama-8b-instruct"]), rewards: choiceList(["gt", "random"] as const, rewards), lrs: numberList(1e-7, 1e-2, lrs), seeds: seedList(SEEDS) },
   runs: (k) => k.families.flatMap((f) => k.rewards.flatMap((id) => {
     const r = FIG1_REWARDS.find((x) => x.id === id)!;
     return k.lrs.flatMap((lr) => k.seeds.map((seed) => ({ spec: { family: f, reward: r.reward, variant: r.variant as Variant, seed, overrides: { lr } }, label: k.rewards.length > 1 ? `${r.label}, lr ${lr}` : `lr ${lr}` })));
@@ -361,7 +363,8 @@ const rewards = def({ about: "the six Fig. 1 rewards on every family (Figs. 1-4)
 export const PLAN_DEFS = {
   rewards,
   "code-reasoning": def({ about: "the Fig. 1 rewards on the code-capable families (Figs. 6-7, Table 2)", knobs: rewardKnobs(["qwen-math-7b", "qwen-math-1.5b", "qwen-7b"]), runs: rewardRuns }),
-  "gt-200": gtCurves,
+  "gt-200": curves200("ground truth over 200 steps at lr 1e-4, 3e-5, 1e-5 (world 2; pre-registered: v2-gt-lr)", ["gt"], GT_CURVE_LRS),
+  "random-200": curves200("random beside ground truth over 200 steps at lr 3e-5 (world 2; pre-registered: v2-random-3e-5)", ["gt", "random"], [3e-5]),
   "python-reward": pythonReward,
   "no-python": noPython,
   gamma,

@@ -7,7 +7,7 @@
 import { FAMILY_IDS, type FamilyId } from "../world/families";
 import { familiesOfWorld } from "../world/families-v2";
 import type { World } from "../world/worlds";
-import { PLANS, type PlanName } from "./plans";
+import { PLANS, planWorlds, type PlanName } from "./plans";
 
 export interface FigureEntry {
   /** The saved path under out/ (out/<id>.html and .png); also the id a cell passes to figure(). */
@@ -16,8 +16,8 @@ export interface FigureEntry {
   readme?: { image: string; alt: string; what: string };
   /** The one family it shows: not drawn in a world where that family is not calibrated. */
   family?: FamilyId;
-  /** The worlds whose runs it is drawn from (default: every world): a study run in world 1 only. */
-  worlds?: readonly World[];
+  /** The plan it is drawn from when that plan is a study of some worlds only (planWorlds): not drawn in the others. */
+  plan?: PlanName;
 }
 
 export interface NotebookEntry {
@@ -36,9 +36,8 @@ const CODE_FAMILIES = ["qwen-math-7b", "qwen-math-1.5b", "qwen-7b"] as const;
 const ids = (...xs: string[]): FigureEntry[] => xs.map((id) => ({ id }));
 /** A figure per family: `<prefix><family>`. */
 const perFamily = (prefix: string, families: readonly FamilyId[]): FigureEntry[] => families.map((family) => ({ id: `${prefix}${family}`, family }));
-/** Studies whose runs exist in world 1 only (pre-registered there, before world 2 existed). */
-const WORLD_1: readonly World[] = [1];
-const inWorld1 = (fs: FigureEntry[]): FigureEntry[] => fs.map((f) => ({ ...f, worlds: WORLD_1 }));
+/** Figures drawn from one plan (whose worlds then decide where they are drawn). */
+const fromPlan = (plan: PlanName, fs: FigureEntry[]): FigureEntry[] => fs.map((f) => ({ ...f, plan }));
 
 export const NOTEBOOKS: NotebookEntry[] = [
   { id: "00-environment", paper: "", plans: [], figures: ids("00-environment/random-walk") },
@@ -47,12 +46,12 @@ export const NOTEBOOKS: NotebookEntry[] = [
     figures: [{ id: "01-base-models/table1", readme: { image: "docs/figures/table1.png", alt: "Table 1 analog", what: "Table 1, Fig. 5" } }],
   },
   {
-    id: "02-rewards-across-families", paper: "Fig. 1, Figs. 2–4; ground truth over 200 steps (world 2)", plans: ["rewards", "gt-200"],
+    id: "02-rewards-across-families", paper: "Fig. 1, Figs. 2–4; ground truth over 200 steps (world 2)", plans: ["rewards", "gt-200", "random-200"],
     figures: [
       { id: "02-rewards/fig1-gains", readme: { image: "docs/figures/fig1-gains.png", alt: "Fig. 1 analog", what: "Fig. 1, Figs. 2–4" } },
       ...perFamily("02-rewards/curves-", FAMILY_IDS),
-      ...perFamily("02-rewards/gt-200-", ["qwen-math-7b", "llama-8b-instruct"]).map((f) => ({ ...f, worlds: [2] as const })),
-      { id: "02-rewards/random-3e-5", worlds: [2] },
+      ...fromPlan("gt-200", perFamily("02-rewards/gt-200-", ["qwen-math-7b", "llama-8b-instruct"])),
+      ...fromPlan("random-200", ids("02-rewards/random-3e-5")),
     ],
   },
   {
@@ -78,7 +77,7 @@ export const NOTEBOOKS: NotebookEntry[] = [
       { id: "05-clipping/fig10-gamma", readme: { image: "docs/figures/fig10-gamma.png", alt: "Fig. 10 analog", what: "Figs. 10–13" } },
       { id: "05-clipping/fig11-accuracy", readme: { image: "docs/figures/fig11-clipping.png", alt: "Fig. 11 analog", what: "Fig. 11: the clip removed three ways" } },
       ...ids("05-clipping/fig11-code", "05-clipping/fig12-token-prob", "05-clipping/clip-low", "05-clipping/clip-high", "05-clipping/first-token-p-code", "05-clipping/rollout-code", "05-clipping/fig13-seeds-clip", "05-clipping/fig13-seeds-noclip"),
-      ...inWorld1([
+      ...fromPlan("batch-shape", [
         { id: "05-clipping/investigation-batch-accuracy", readme: { image: "docs/figures/investigation-batch-accuracy.png", alt: "Investigation: batch shape", what: "pre-registered investigation: random rewards by batch shape, with and without the clip" } },
         ...ids("05-clipping/investigation-batch-p-code", "05-clipping/investigation-batch-clip"),
       ]),
@@ -87,7 +86,7 @@ export const NOTEBOOKS: NotebookEntry[] = [
   {
     id: "06-when-spurious-rewards-help", paper: "beyond the paper: a pre-registered regime study of random rewards (drift vs diffusion)", plans: ["regime-lr", "regime-sgd-lr", "regime-shape", "regime-clip", "regime-loss", "regime-optimizer", "regime-confirm", "regime-control"],
     planNote: "(question, predictions and decision rules in `data/investigations/README.md`, committed before the runs)",
-    figures: inWorld1([
+    figures: fromPlan("regime-lr", [
       { id: "06-regime/phase-lr", readme: { image: "docs/figures/regime-phase-lr.png", alt: "Regime study: phase diagram", what: "regime study, stage 1: random reward by learning rate, with and without the clip" } },
       ...ids("06-regime/p-code-drift", "06-regime/param-distance", "06-regime/token-prob", "06-regime/clip-buckets"),
       { id: "06-regime/phase-stage2", readme: { image: "docs/figures/regime-phase-stage2.png", alt: "Regime study: stage 2", what: "regime study, stage 2: one axis at a time around the centre, with and without the clip" } },
@@ -119,8 +118,9 @@ export function findFigure(id: string): FigureEntry & { notebook: string } {
  * npm start expects exactly the figures this allows.
  */
 export function figureNotInWorld(f: FigureEntry, world: World): string | null {
-  if (f.worlds && !f.worlds.includes(world)) return `its runs exist in world ${f.worlds.join(", ")} only (set WORLD = ${f.worlds[0]} to draw it)`;
-  if (f.family && !familiesOfWorld(world).includes(f.family)) return `${f.family} is not calibrated in world ${world} (no checkpoint; src/world/families-v2.ts)`;
+  const worlds = f.plan ? planWorlds(f.plan) : null;
+  if (worlds && !worlds.includes(world)) return `its runs exist in world ${worlds.join(", ")} only (set WORLD = ${worlds[0]} to draw it)`;
+  if (f.family && !familiesOfWorld(world).includes(f.family)) return `${f.family} is not calibrated in world ${world} (no Table 1 model there: src/world/families-v2.ts)`;
   return null;
 }
 
@@ -130,6 +130,7 @@ export function registryProblems(): string[] {
   const figs = allFigures().map((f) => f.id);
   for (const id of new Set(figs)) if (figs.filter((x) => x === id).length > 1) problems.push(`figure ${id} is registered twice`);
   for (const n of NOTEBOOKS) for (const p of n.plans) if (!PLANS.includes(p)) problems.push(`notebook ${n.id} reads unknown plan ${p}`);
+  for (const n of NOTEBOOKS) for (const f of n.figures) if (f.plan && !n.plans.includes(f.plan)) problems.push(`figure ${f.id} is drawn from plan ${f.plan}, which its notebook ${n.id} does not read`);
   return problems;
 }
 

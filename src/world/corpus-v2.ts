@@ -38,7 +38,9 @@
  *   modeByOps             optional: how much more the family writes code on a longer problem (the
  *                         logit of code moves by modeByOps x (operations - 2.5): positive, code for
  *                         the three-operation problems and language for the short ones; negative,
- *                         the reverse). Real models pick a strategy by how hard a problem looks, so
+ *                         the reverse; linear in the count, so a four-operation problem, 20% of
+ *                         pretraining and all of `hard`, moves 1.5 x modeByOps). Real models pick a
+ *                         strategy by how hard a problem looks, so
  *                         a mode's accuracy also depends on which problems it is used on; absent = 0
  *                         (a family that lands without it keeps its spec, hash and checkpoint).
  *   steps[mode].two/three logits of a 2- and a 3-operation step size against a 1-operation one,
@@ -130,7 +132,7 @@ export function validateCorpusV2(c: CorpusSpecV2): void {
       if (!Number.isFinite(l?.[f])) throw new Error(`corpus spec: ${name}.${f} must be a finite number (a logit), got ${JSON.stringify(l?.[f])}`);
     }
   }
-  if (c.modeByOps !== undefined && !Number.isFinite(c.modeByOps)) throw new Error(`corpus spec: modeByOps must be a finite number (a logit per operation) or absent, got ${JSON.stringify(c.modeByOps)}`);
+  if (c.modeByOps !== undefined && !Number.isFinite(c.modeByOps)) throw new Error(`corpus spec: modeByOps must be a finite number (a logit per operation) or absent, got ${String(c.modeByOps)}`);
   if (!(c.repetition >= 0 && c.repetition <= 1)) throw new Error(`corpus spec: repetition must be in [0, 1], got ${c.repetition}`);
   for (const m of MODES) {
     const w = ANSWER_FORMATS.map((f) => c.format?.[m]?.[f]);
