@@ -2,7 +2,8 @@
  * The paper's RL figures on the toy families: pure builders from stored runs to plotly figures
  * and table rows. Every label says the models are synthetic analogs.
  */
-import { conditions, evalCurve, stepCurve, transitions, TRANSITIONS, type Condition } from "../lab/analysis";
+import { conditions, evalCurve, mean, stepCurve, transitions, TRANSITIONS, type Condition } from "../lab/analysis";
+import { accuracyByDistance } from "../lab/gt-lr";
 import type { Figure } from "./display";
 import type { RunResult } from "../lab/experiments";
 import { getFamily } from "../world/families";
@@ -92,6 +93,20 @@ export function gainCurves(runs: readonly RunResult[], opts: { title: string; la
   const fig = conditionCurves(runs, (e) => e.test.accuracy - base, { title: opts.title, yTitle: `gain over the start (${round(base)}%), points`, label: opts.label });
   if (opts.paper) fig.data.push({ type: "scatter", mode: "lines", name: opts.paper.name, x: [0, opts.paper.step], y: [0, opts.paper.gain], line: { color: "#555", dash: "dash" } });
   return fig;
+}
+
+/**
+ * Test accuracy against parameter distance from the start, one line per condition (mean over seeds
+ * at each evaluation): runs that walk the same path at different speeds lie on one curve.
+ */
+export function distanceCurves(runs: readonly RunResult[], opts: { title: string; label?: (c: Condition) => string }): Figure {
+  const data = conditions(runs).map((c, i) => {
+    const pts = c.runs.map(accuracyByDistance);
+    const n = Math.min(...pts.map((p) => p.length));
+    const at = (k: number, f: (p: { distance: number; accuracy: number }) => number) => mean(pts.map((p) => f(p[k])));
+    return { type: "scatter", mode: "lines+markers", name: (opts.label ?? conditionLabel)(c) + (c.runs.length > 1 ? ` (${c.runs.length} seeds)` : ""), x: Array.from({ length: n }, (_, k) => round(at(k, (p) => p.distance), 3)), y: Array.from({ length: n }, (_, k) => round(at(k, (p) => p.accuracy))), line: { color: PALETTE[i % PALETTE.length] } };
+  });
+  return { data, layout: { title: { text: opts.title }, xaxis: { title: { text: "parameter distance from the start (L2)" } }, yaxis: { title: { text: "test accuracy %" } }, width: 900, height: 450, legend: { orientation: "h", y: -0.25 } } };
 }
 
 /** A per-step training metric (rollouts), one line per condition, smoothed over 10 steps. */
