@@ -109,13 +109,16 @@ export async function loadPlan(name: string, mode: Pick<NotebookMode, "scale" | 
   const labels = new Map<string, string>();
   const { planned, left } = inWorld(name, { scale: mode.scale, world: mode.world ?? DEFAULT_WORLD });
   for (const { spec, label } of planned) {
-    labels.set(runName(resolveSpec(spec)), label);
+    const name = runName(resolveSpec(spec));
+    // A run two parts of a plan share (the γ sweep's γ = 0.5 is the clip ablations' centre) is loaded once.
+    if (labels.has(name)) continue;
+    labels.set(name, label);
     try {
       runs.push(await runOrLoad(spec, { loadOnly: !mode.compute, quiet: opts.quiet ?? true }));
     } catch (e) {
       // Only a run that is not stored is listed as missing; a corrupt file or checkpoint fails the cell.
       if (mode.compute || !(e instanceof MissingRunError)) throw e;
-      missing.push(runName(resolveSpec(spec)));
+      missing.push(name);
     }
   }
   const now = codeVersion();

@@ -50,7 +50,10 @@ export const NOTEBOOKS: NotebookEntry[] = [
     figures: [
       { id: "02-rewards/fig1-gains", readme: { image: "docs/figures/fig1-gains.png", alt: "Fig. 1 analog", what: "Fig. 1, Figs. 2–4" } },
       ...perFamily("02-rewards/curves-", FAMILY_IDS),
-      ...fromPlan("gt-200", [...perFamily("02-rewards/gt-200-", ["qwen-math-7b", "llama-8b-instruct"]), { id: "02-rewards/gt-200-distance" }]),
+      ...fromPlan("gt-200", [
+        ...perFamily("02-rewards/gt-200-", ["qwen-math-7b", "llama-8b-instruct"]).map((f) => (f.family === "qwen-math-7b" ? { ...f, readme: { image: "docs/figures/gt-200-qwen-math-7b.png", alt: "Ground truth over 200 steps (world 2)", what: "world 2, pre-registered: ground truth over 200 steps by learning rate, beside the paper's gain" } } : f)),
+        { id: "02-rewards/gt-200-distance" },
+      ]),
       ...fromPlan("random-200", ids("02-rewards/random-3e-5")),
     ],
   },
