@@ -90,9 +90,9 @@ test("gt-200 is the pre-registered v2-gt-lr spec list plus the lr-1e-4 curves, a
   assert.deepEqual(names(lr1e4), names(lr1e4.map((s) => ({ ...s, overrides: {} }))));
   assert.ok(plan("gt-200", "smoke").every((s) => s.scale === "smoke"));
   assert.equal(resolveSpec(planned[0]).grpo.steps, 200);
-  // random-200 is v2-random-3e-5's grid (random, with ground truth beside it, at lr 3e-5)
+  // random-200 is the grids of v2-random-3e-5 and v2-random-1e-5 (random, with ground truth beside it)
   const random = plan("random-200", "default");
-  assert.deepEqual([...new Set(random.map((s) => `${s.family} ${s.reward} ${(s.overrides as { lr: number }).lr}`))].sort(), ["llama-8b-instruct math 0.00003", "llama-8b-instruct random0.5 0.00003", "qwen-math-7b math 0.00003", "qwen-math-7b random0.5 0.00003"]);
+  assert.deepEqual([...new Set(random.map((s) => `${s.family} ${s.reward} ${(s.overrides as { lr: number }).lr}`))].sort(), ["llama-8b-instruct math 0.00001", "llama-8b-instruct math 0.00003", "llama-8b-instruct random0.5 0.00001", "llama-8b-instruct random0.5 0.00003", "qwen-math-7b math 0.00001", "qwen-math-7b math 0.00003", "qwen-math-7b random0.5 0.00001", "qwen-math-7b random0.5 0.00003"]);
 });
 
 test("the regime study's stage 1 runs exactly the pre-registered spec list, paired by seed at the same lr x steps budget", () => {

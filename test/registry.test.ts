@@ -70,7 +70,7 @@ test("a figure is drawn in a world only from runs that world has: its family cal
   assert.match(figureNotInWorld(findFigure("05-clipping/investigation-batch-accuracy"), 2) ?? "", /world 1 only/);
   assert.equal(figureNotInWorld(findFigure("05-clipping/investigation-batch-accuracy"), 1), null);
   assert.match(figureNotInWorld(findFigure("02-rewards/gt-200-qwen-math-7b"), 1) ?? "", /world 2 only \(set WORLD = 2/);
-  assert.equal(figureNotInWorld(findFigure("02-rewards/random-3e-5"), 2), null);
+  assert.equal(figureNotInWorld(findFigure("02-rewards/random-200"), 2), null);
 });
 
 test("a notebook's world is its settings cell's WORLD (npm start expects that world's figures)", () => {

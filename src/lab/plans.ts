@@ -338,7 +338,7 @@ const clipAblations = def({
  * (200 steps, evaluation every 20). Two plans share it, each a pre-registered investigation
  * (data/investigations/README.md): `gt-200` is ground truth at lr 1e-4, 3e-5, 1e-5 ("v2-gt-lr", whose
  * spec list it reproduces together with session 6's lr-1e-4 curves); `random-200` is the random
- * reward beside ground truth at lr 3e-5 ("v2-random-3e-5").
+ * reward beside ground truth at lr 3e-5 and 1e-5 ("v2-random-3e-5", "v2-random-1e-5").
  */
 export const GT_CURVE_LRS = [1e-4, 3e-5, 1e-5];
 const curves200 = (about: string, rewards: ("gt" | "random")[], lrs: number[]) => def({
@@ -364,7 +364,7 @@ export const PLAN_DEFS = {
   rewards,
   "code-reasoning": def({ about: "the Fig. 1 rewards on the code-capable families (Figs. 6-7, Table 2)", knobs: rewardKnobs(["qwen-math-7b", "qwen-math-1.5b", "qwen-7b"]), runs: rewardRuns }),
   "gt-200": curves200("ground truth over 200 steps at lr 1e-4, 3e-5, 1e-5 (world 2; pre-registered: v2-gt-lr)", ["gt"], GT_CURVE_LRS),
-  "random-200": curves200("random beside ground truth over 200 steps at lr 3e-5 (world 2; pre-registered: v2-random-3e-5)", ["gt", "random"], [3e-5]),
+  "random-200": curves200("random beside ground truth over 200 steps at lr 3e-5 and 1e-5 (world 2; pre-registered: v2-random-3e-5, v2-random-1e-5)", ["gt", "random"], [3e-5, 1e-5]),
   "python-reward": pythonReward,
   "no-python": noPython,
   gamma,

@@ -54,7 +54,7 @@ export const NOTEBOOKS: NotebookEntry[] = [
         ...perFamily("02-rewards/gt-200-", ["qwen-math-7b", "llama-8b-instruct"]).map((f) => (f.family === "qwen-math-7b" ? { ...f, readme: { image: "docs/figures/gt-200-qwen-math-7b.png", alt: "Ground truth over 200 steps (world 2)", what: "world 2, pre-registered: ground truth over 200 steps by learning rate, beside the paper's gain" } } : f)),
         { id: "02-rewards/gt-200-distance" },
       ]),
-      ...fromPlan("random-200", ids("02-rewards/random-3e-5")),
+      ...fromPlan("random-200", ids("02-rewards/random-200")),
     ],
   },
   {
