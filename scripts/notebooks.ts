@@ -63,6 +63,11 @@ export function listNotebooks(dir: string = notebooksDir): string[] {
   return NOTEBOOKS.map((n) => path.join(dir, `${n.id}.ipynb`)).filter((f) => fs.existsSync(f));
 }
 
+/** A notebook cell's source as one string (.ipynb stores it as a string or a list of lines). */
+export function cellText(c: { source: string | string[] }): string {
+  return Array.isArray(c.source) ? c.source.join("") : c.source;
+}
+
 /**
  * The world a notebook reads: its settings cell's `const WORLD = N;` (a notebook without one reads
  * world 1). npm start uses it to know which registered figures the notebook can draw.
@@ -75,11 +80,10 @@ export function notebookWorld(notebook: string): World {
     throw new Error(`${notebook}: not a readable notebook (${(e as Error).message})`);
   }
   const settings = cells?.find((c) => c.cell_type === "code");
-  const source = settings ? (Array.isArray(settings.source) ? settings.source.join("") : settings.source) : "";
-  const m = /^(?:const|let) WORLD(?:\s*:\s*\w+)?\s*=\s*(\S+?)(?:\s+as\s+const)?\s*;/m.exec(source);
+  const m = /^(?:const|let) WORLD(?:\s*:\s*\w+)?\s*=\s*(\S+?)(?:\s+as\s+const)?\s*;/m.exec(settings ? cellText(settings) : "");
   if (m) return parseWorld(/^\d+$/.test(m[1]) ? Number(m[1]) : m[1], `${notebook}'s WORLD setting`);
   // A notebook that passes a world to notebookMode must say which in its settings cell, in the form npm start reads.
-  if (/notebookMode\([^)]*\bworld\s*:/.test(cells.map((c) => (Array.isArray(c.source) ? c.source.join("") : c.source)).join("\n"))) {
+  if (/notebookMode\([^)]*\bworld\s*:/.test(cells.map(cellText).join("\n"))) {
     throw new Error(`${notebook}: its cells pass a world to notebookMode, but its first code cell has no "const WORLD = <n>;" line (npm start reads that line to know which figures the notebook draws)`);
   }
   return DEFAULT_WORLD;

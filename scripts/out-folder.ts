@@ -16,6 +16,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { allFigures } from "../src/lab/registry";
+import { cellText } from "./notebooks";
 import { removeDebris, writeFileAtomic } from "../src/util/store";
 
 export const MANIFEST = ".spurious-out.json";
@@ -115,7 +116,7 @@ export function plannedFiles(notebooks: string[]): string[] {
   for (const nb of notebooks) {
     files.push(`${path.basename(nb, ".ipynb")}.html`);
     const cells: { source: string | string[] }[] = JSON.parse(fs.readFileSync(nb, "utf8")).cells ?? [];
-    const code = cells.map((c) => (Array.isArray(c.source) ? c.source.join("") : c.source)).join("\n");
+    const code = cells.map(cellText).join("\n");
     for (const m of code.matchAll(/\bsave(Figure|Table)\([^;]*?\bpath:\s*"([^"]+)"/g)) {
       const base = m[2].replace(/\.(html|png|csv)$/, "");
       files.push(...(m[1] === "Figure" ? [`${base}.html`, `${base}.png`] : [`${base}.csv`]));

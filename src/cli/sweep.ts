@@ -16,7 +16,7 @@ import { resolveSpec, runName, runPath, SCALES, storedRun, type Scale } from "..
 import { lockHeld, readJson, takeNext, tryClaim } from "../util/store";
 import { checkpointPath, ROOT } from "../util/paths";
 import { labelsPath } from "../rl/datasets";
-import { isPlanName, plan, PLANS, planWorlds, type PlanName, type Spec } from "../lab/plans";
+import { isPlanName, plan, PLANS, planNotInWorld, planWorlds, type PlanName, type Spec } from "../lab/plans";
 import { NOTEBOOKS } from "../lab/registry";
 import { parseFlags, runMain, UsageError } from "./args";
 import { WORLD_FLAG, worldFlag } from "./experiment-args";
@@ -29,10 +29,9 @@ function specsFrom(arg: string, scale: Scale, world: World): Spec[] {
 
 /** A plan run in other worlds only (planWorlds): named on its own it is an error; within a notebook it is left out. */
 function planInWorld(name: PlanName, world: World, named: boolean): boolean {
-  const worlds = planWorlds(name);
-  if (!worlds || worlds.includes(world)) return true;
-  const why = `plan ${name} is a study of world ${worlds.join(", ")} only (no notebook shows its runs in world ${world})`;
-  if (named) throw new UsageError(`${why}; run it with --world ${worlds[0]}, or list specs in a .json file to run them elsewhere`);
+  const why = planNotInWorld(name, world);
+  if (!why) return true;
+  if (named) throw new UsageError(`${why}; no notebook shows its runs in world ${world}: in a sweep, run it with --world ${planWorlds(name)![0]}, or list specs in a .json file to run them elsewhere`);
   console.error(`[sweep] left out: ${why}`);
   return false;
 }

@@ -27,7 +27,7 @@
 import type { Condition } from "../lab/analysis";
 import { showFigure, saveFigure, type Figure } from "./display";
 import { codeVersion, MissingRunError, runOrLoad, resolveSpec, runName, storedRun, type ResolvedSpec, type RunResult, type Scale } from "../lab/experiments";
-import { isPlanName, plannedRuns, planWorlds, type PlanKnobs, type PlanName } from "../lab/plans";
+import { isPlanName, plannedRuns, planNotInWorld, type PlanKnobs, type PlanName } from "../lab/plans";
 import { figureNotInWorld, findFigure } from "../lab/registry";
 import { familiesOfWorld } from "../world/families-v2";
 import { DEFAULT_WORLD, parseWorld, type World } from "../world/worlds";
@@ -60,11 +60,9 @@ export function notebookMode(recompute: boolean, opts: { maxMinutes?: number; wo
  */
 function inWorld(name: string, mode: Pick<NotebookMode, "scale" | "world">, knobs: object = {}) {
   const world = mode.world ?? DEFAULT_WORLD;
+  const elsewhere = isPlanName(name) ? planNotInWorld(name, world) : null;
+  if (elsewhere) return { planned: [], left: elsewhere };
   const planned = plannedRuns(name, mode.scale, knobs).map((p) => ({ ...p, spec: { ...p.spec, world } }));
-  const worlds = isPlanName(name) ? planWorlds(name) : null;
-  if (worlds && !worlds.includes(world)) {
-    return { planned: [], left: `plan ${name} is a study run in world ${worlds.join(", ")} only; set WORLD = ${worlds[0]} to see it` };
-  }
   const families = familiesOfWorld(world) as string[];
   const absent = [...new Set(planned.map((p) => p.spec.family).filter((f) => !families.includes(f)))];
   const left = absent.length ? `not calibrated in world ${world}, left out: ${absent.join(", ")}` : null;

@@ -27,9 +27,15 @@ export function accuracyByDistance(run: RunResult): { step: number; distance: nu
   });
 }
 
+type Curve = ReturnType<typeof accuracyByDistance>;
+
 /** A run's accuracy interpolated at a parameter distance (null beyond the distance it reached). */
 export function accuracyAtDistance(run: RunResult, distance: number): number | null {
-  const pts = accuracyByDistance(run).filter((p) => Number.isFinite(p.distance));
+  return interpolate(accuracyByDistance(run), distance);
+}
+
+function interpolate(curve: Curve, distance: number): number | null {
+  const pts = curve.filter((p) => Number.isFinite(p.distance));
   for (let i = 1; i < pts.length; i++) {
     const [a, b] = [pts[i - 1], pts[i]];
     if (distance >= a.distance && distance <= b.distance) {
@@ -42,10 +48,6 @@ export function accuracyAtDistance(run: RunResult, distance: number): number | n
 
 const lrOf = (r: RunResult) => r.spec.grpo.lr;
 const finalOf = (r: RunResult) => r.evals[r.evals.length - 1].test.accuracy;
-const finalDistance = (r: RunResult) => {
-  const pts = accuracyByDistance(r);
-  return pts[pts.length - 1].distance;
-};
 
 export interface LrRow {
   lr: number;
@@ -76,14 +78,16 @@ export function gtLrVerdict(runs: readonly RunResult[]): GtLrVerdict {
   if (runs.some((r) => r.spec.family !== family)) throw new Error("gtLrVerdict: the runs are of more than one family; one family at a time");
   const base = runs[0].evals[0].test.accuracy;
   const lrs = [...new Set(runs.map(lrOf))].sort((a, b) => b - a);
-  const reference = runs.filter((r) => lrOf(r) === REFERENCE_LR);
+  // Each run's accuracy-by-distance curve, built once: the reference curves are read at every smaller lr.
+  const curves = new Map(runs.map((r) => [r, accuracyByDistance(r)]));
+  const reference = runs.filter((r) => lrOf(r) === REFERENCE_LR).map((r) => curves.get(r)!);
   const rows: LrRow[] = lrs.map((lr) => {
     const rs = runs.filter((r) => lrOf(r) === lr);
     const finals = rs.map(finalOf);
-    const distance = mean(rs.map(finalDistance));
+    const distance = mean(rs.map((r) => curves.get(r)!.at(-1)!.distance));
     let ref: LrRow["reference"];
     if (lr < REFERENCE_LR && reference.length) {
-      const at = reference.map((r) => accuracyAtDistance(r, distance)).filter((v): v is number => v !== null);
+      const at = reference.map((c) => interpolate(c, distance)).filter((v): v is number => v !== null);
       ref = at.length === reference.length ? { mean: mean(at), sd: std(at), overlaps: Math.abs(mean(finals) - mean(at)) <= std(at) } : null;
     }
     return { lr, finals, above: finals.filter((f) => f > base).length, meanGain: mean(finals) - base, distance, ...(ref === undefined ? {} : { reference: ref }) };

@@ -59,6 +59,9 @@ export function presetGrpo(scale: Scale): GrpoConfig {
   return resolveGrpoConfig(SCALE_PRESETS[scale].grpo);
 }
 
+/** The studies pre-registered and run in world 1, before world 2 existed: the batch-shape investigation and the regime study. */
+const WORLD_1: readonly World[] = [1];
+
 // ---------------------------------------------------------------------------------------------
 // Grids: a centre and GRPO settings varied around it.
 
@@ -73,6 +76,8 @@ export interface GridPoint {
 
 export interface GridDef {
   about: string;
+  /** The worlds it was pre-registered and run in (default: every world). */
+  worlds?: readonly World[];
   /** The centre: family, reward, variant; `label` names the centre's condition; `grpo` moves the
    *  centre away from the scale's preset (the knob `grpo` applies on top of it). */
   centre: { family: FamilyId; reward: string; variant?: Variant; label: GridPoint["label"]; grpo?: GridPoint["grpo"] };
@@ -126,7 +131,7 @@ function gridRuns(d: GridDef, k: Record<string, unknown>, scale: Scale, reward =
 }
 
 export function grid(d: GridDef): PlanDef {
-  return def({ about: d.about, knobs: gridKnobs(d), runs: (k, scale) => gridRuns(d, k, scale) });
+  return def({ about: d.about, knobs: gridKnobs(d), runs: (k, scale) => gridRuns(d, k, scale), worlds: d.worlds });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -161,6 +166,7 @@ const paperShape = (g: GrpoConfig): GrpoOverrides => ({ promptsPerStep: g.prompt
  */
 const BATCH_SHAPE: GridDef = {
   about: "random reward at the figures' and at the paper's rollout-batch shape, clip on and off",
+  worlds: WORLD_1,
   centre: { family: "qwen-math-7b", reward: "random0.5", label: shapeLabel },
   seeds: SEEDS,
   axes: { shapes: { paper: { label: (g) => shapeLabel(resolveGrpoConfig({ ...g, ...paperShape(g) })), grpo: paperShape } } },
@@ -184,6 +190,7 @@ const lrBudget = (lr: number): GridPoint => ({
 });
 const REGIME_LR: GridDef = {
   about: "regime study, stage 1: random reward at lr 1e-4 x 60, 3e-5 x 200, 1e-5 x 600, clipped / unclipped / one update per step",
+  worlds: WORLD_1,
   centre: { family: "qwen-math-7b", reward: "random0.5", label: (g) => `lr ${g.lr} × ${g.steps} steps` },
   seeds: SEEDS,
   axes: { lr: { "3e-5": lrBudget(3e-5), "1e-5": lrBudget(1e-5) } },
@@ -207,7 +214,7 @@ const CLIP_PAIRS: Record<string, GridPoint> = {
   "no-clip": { label: REGIME_ARMS.unclipped, grpo: { clip: false } },
 };
 function stage2(about: string, axis: string, points: Record<string, GridPoint>, fam: FamilyId = "qwen-math-7b"): PlanDef {
-  return grid({ about, centre: { family: fam, reward: "random0.5", label: REGIME_CENTRE.label, grpo: REGIME_CENTRE.grpo }, seeds: SEEDS, axes: { [axis]: points }, pairs: CLIP_PAIRS });
+  return grid({ about, worlds: WORLD_1, centre: { family: fam, reward: "random0.5", label: REGIME_CENTRE.label, grpo: REGIME_CENTRE.grpo }, seeds: SEEDS, axes: { [axis]: points }, pairs: CLIP_PAIRS });
 }
 /** The clip's points run clipped only: unclipped, each would be the centre's unclipped run again. */
 const clipOnly = (label: string, grpo: GrpoOverrides): GridPoint => ({ label, grpo, pairs: ["clipped"] });
@@ -253,6 +260,7 @@ const REGIME_STAGE2 = {
   "regime-control": stage2("regime study, stage 2: a family with no code (toy OLMo2-7B) at the centre and at the default lr 1e-4 x 60, clip on and off", "lr", { "1e-4": lrBudget(1e-4) }, "olmo-7b"),
   "regime-sgd-lr": def({
     about: "regime study, stage 2: choosing SGD's lr on ground truth only (Adam at the centre beside SGD with momentum 0.9 at each lr)",
+    worlds: WORLD_1,
     knobs: { lrs: numberList(0, 10, SGD_LRS), seeds: seedList([0]) },
     runs: (k, scale) => {
       const centre = at(REGIME_CENTRE.grpo, presetGrpo(scale));
@@ -274,6 +282,7 @@ const REGIME_CONFIRM = [
 ] as const satisfies readonly { plan: keyof typeof REGIME_STAGE2; knobs: object }[];
 const regimeConfirm = def({
   about: "regime study: seeds 3-5 of the cells rule B's screen sent to confirmation (clip high side only, and the centre's unclipped arm it shares)",
+  worlds: WORLD_1,
   knobs: { seeds: seedList([3, 4, 5]) },
   runs: (k, scale) => REGIME_CONFIRM.flatMap(({ plan: p, knobs }) => {
     const d = REGIME_STAGE2[p];
@@ -377,6 +386,7 @@ export const PLAN_DEFS = {
   clipping: union("the γ sweep and the clip ablations", [gamma, clipAblations]),
   investigations: def({
     about: "pre-registered: random reward at the paper's batch shape, clip on and off (data/investigations/)",
+    worlds: WORLD_1,
     knobs: {},
     runs: (_k, scale) => batchShape.runs(resolveKnobs("", batchShape.knobs, { shapes: ["paper"] }), scale),
   }),
@@ -387,14 +397,18 @@ export const PLANS = Object.keys(PLAN_DEFS) as PlanName[];
 export type PlanKnobs<P extends PlanName> = KnobOverrides<(typeof PLAN_DEFS)[P]["knobs"]>;
 
 /**
- * The worlds a plan's runs exist in: a study pre-registered and run in one world (the batch-shape
- * investigation and the regime study in world 1, before world 2 existed; the ground-truth curves in
- * world 2). A notebook in another world says so rather than listing their runs as missing.
+ * The worlds a plan's runs exist in (its def's `worlds`): a study pre-registered and run in one world
+ * (the batch-shape investigation and the regime study in world 1, before world 2 existed; the
+ * 200-step curves in world 2); null for a plan of every world.
  */
 export function planWorlds(name: PlanName): readonly World[] | null {
-  const d = PLAN_DEFS[name] as PlanDef;
-  if (d.worlds) return d.worlds;
-  return name === "batch-shape" || name === "investigations" || name.startsWith("regime-") ? [1] : null;
+  return (PLAN_DEFS[name] as PlanDef).worlds ?? null;
+}
+
+/** Why a plan has no runs in a world (a study of other worlds only), or null when it has: what notebooks, sweeps and figures say. */
+export function planNotInWorld(name: PlanName, world: World): string | null {
+  const worlds = planWorlds(name);
+  return worlds && !worlds.includes(world) ? `plan ${name} is a study of world ${worlds.join(", ")} only (set WORLD = ${worlds[0]} to see it)` : null;
 }
 
 export function isPlanName(name: string): name is PlanName {

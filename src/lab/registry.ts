@@ -7,7 +7,7 @@
 import { FAMILY_IDS, type FamilyId } from "../world/families";
 import { familiesOfWorld } from "../world/families-v2";
 import type { World } from "../world/worlds";
-import { PLANS, planWorlds, type PlanName } from "./plans";
+import { PLANS, planNotInWorld, type PlanName } from "./plans";
 
 export interface FigureEntry {
   /** The saved path under out/ (out/<id>.html and .png); also the id a cell passes to figure(). */
@@ -121,8 +121,8 @@ export function findFigure(id: string): FigureEntry & { notebook: string } {
  * npm start expects exactly the figures this allows.
  */
 export function figureNotInWorld(f: FigureEntry, world: World): string | null {
-  const worlds = f.plan ? planWorlds(f.plan) : null;
-  if (worlds && !worlds.includes(world)) return `its runs exist in world ${worlds.join(", ")} only (set WORLD = ${worlds[0]} to draw it)`;
+  const elsewhere = f.plan ? planNotInWorld(f.plan, world) : null;
+  if (elsewhere) return elsewhere;
   if (f.family && !familiesOfWorld(world).includes(f.family)) return `${f.family} is not calibrated in world ${world} (no Table 1 model there: src/world/families-v2.ts)`;
   return null;
 }
