@@ -65,6 +65,25 @@ test("bad specs are rejected before any compute, naming the problem", () => {
   assert.throws(() => resolveSpec({ family: "qwen-7b", reward: "math", overrides: { temperatur: 1 } as object }), /unknown GRPO setting "temperatur"/);
   assert.throws(() => resolveSpec({ family: "qwen-7b", reward: "math", overrides: { miniBatchSize: 0 } }), /miniBatchSize must be a positive integer/);
   assert.throws(() => resolveSpec({ family: "qwen-7b", reward: "math", seed: -1 }), /seed must be an integer from 0 to 9007199254740991, got -1/);
+  assert.throws(() => resolveSpec({ family: "qwen-7b", reward: "random0.5", overrides: { algorithm: "ppo9" } }), /unknown algorithm "ppo9"; valid: grpo, reinforce, rloo, dr-grpo, clip-higher/);
+  assert.throws(() => resolveSpec({ family: "qwen-math-7b-contaminated", reward: "math" }), /family qwen-math-7b-contaminated exists in world 2 only/);
+  assert.throws(() => resolveSpec({ family: "qwen-7b", reward: "math", fresh: "yes" as unknown as boolean }), /experiment field fresh must be true or false, got "yes"/);
+});
+
+test("a run asked for fresh is also evaluated on fresh at the start and the end; without it the run is named as before", async () => {
+  const plain = resolveSpec(smoke);
+  const withFresh = resolveSpec({ ...smoke, fresh: true });
+  assert.equal("freshSize" in plain.eval, false, "a run not asking for fresh has no freshSize (its hash and name are unchanged)");
+  assert.notEqual(runName(withFresh), runName(plain));
+  const r = await runOrLoad({ ...smoke, seed: 4, fresh: true }, { quiet: true });
+  const first = r.evals[0];
+  const last = r.evals[r.evals.length - 1];
+  assert.equal(first.fresh?.n, plain.eval.testSize);
+  assert.equal(last.fresh?.n, plain.eval.testSize);
+  assert.equal(r.evals.slice(1, -1).every((e) => e.fresh === undefined), true, "only at the start and the end");
+  const noFresh = await runOrLoad({ ...smoke, seed: 4 }, { quiet: true });
+  assert.equal(noFresh.evals.every((e) => e.fresh === undefined), true);
+  assert.deepEqual(noFresh.evals.map((e) => e.test), r.evals.map((e) => e.test), "measuring fresh changes nothing else");
 });
 
 test("a corrupt run file is reported by name and left untouched", async () => {

@@ -270,7 +270,7 @@ test("new knobs: validated with the knob and range named; at their defaults they
   assert.throws(() => resolveGrpoConfig({ lossAggregation: "token-mean", tokenMeanGroup: 3 }), /tokenMeanGroup 3 must divide miniBatchSize 16/);
   assert.throws(() => resolveGrpoConfig({ lossAggregation: "token-mean", tokenMeanGroup: 1.5 }), /tokenMeanGroup must be an integer/);
   // The hash input of a default config is exactly the config as it was before these knobs existed.
-  const { optimizer: _o, momentum: _m, tokenMeanGroup: _g, ...before } = DEFAULT_GRPO;
+  const { optimizer: _o, momentum: _m, tokenMeanGroup: _g, algorithm: _a, ...before } = DEFAULT_GRPO;
   assert.equal(JSON.stringify(hashedGrpoConfig(resolveGrpoConfig())), JSON.stringify(before));
   assert.deepEqual(hashedGrpoConfig(resolveGrpoConfig({ optimizer: "sgd" })), { ...before, optimizer: "sgd" });
   assert.deepEqual(hashedGrpoConfig(resolveGrpoConfig({ optimizer: "sgd", momentum: 0.5 })), { ...before, optimizer: "sgd", momentum: 0.5 });

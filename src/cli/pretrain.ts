@@ -11,13 +11,13 @@
  */
 import * as fs from "node:fs";
 import { initBackend } from "../model/backend";
-import { BASE_CORPUS, BASE_IDS, FAMILY_IDS, SIZES, getFamily, type BaseId } from "../world/families";
+import { BASE_CORPUS, BASE_IDS, DERIVED_FAMILY_IDS, FAMILY_IDS, SIZES, getFamily, type BaseId } from "../world/families";
 import { checkpointPath } from "../util/paths";
 import { BASE_STEPS, budgetedBase, DEFAULT_PRETRAIN, expectBudget, otherParent, runStage } from "../lab/pretrain";
 import { parseFlags, runMain, UsageError } from "./args";
 import { WORLD_FLAG, worldFlag } from "./experiment-args";
 import { BASE_CORPUS_V2 } from "../world/corpus-v2";
-import { getFamilyV2 } from "../world/families-v2";
+import { familyNotInWorld, getFamilyV2 } from "../world/families-v2";
 import type { World } from "../world/worlds";
 
 /** A shared base at a pretraining budget: the stored one (checked to be that budget), else trained. */
@@ -33,7 +33,7 @@ function trainBase(id: BaseId, steps: number, world: World): string {
 
 runMain(async () => {
   const f = parseFlags(process.argv.slice(2), {
-    family: { type: "string", help: `family to pretrain: ${FAMILY_IDS.join(", ")}` },
+    family: { type: "string", help: `family to pretrain: ${[...FAMILY_IDS, ...DERIVED_FAMILY_IDS].join(", ")} (the last in world 2 only)` },
     base: { type: "string", help: `only train a shared base: ${BASE_IDS.join(", ")}`, choices: BASE_IDS },
     "base-steps": { type: "int", help: `optimizer steps of the shared base (default ${BASE_STEPS}; a world-2 family's default is its spec's baseSteps; another budget is a calibration experiment, recorded as the family's parent)` },
     steps: { type: "int", help: "continued-pretraining steps of the family (default: the family spec's)" },
@@ -48,7 +48,9 @@ runMain(async () => {
     console.error(`[pretrain] base ready: ${trainBase(f.base as BaseId, baseSteps ?? BASE_STEPS, world)}`);
     return;
   }
-  const fam = world === 1 ? { ...getFamily(f.family as string), baseSteps: BASE_STEPS } : getFamilyV2(f.family as string);
+  const notHere = familyNotInWorld(f.family as string, world);
+  if (notHere) throw new UsageError(notHere);
+  const fam = world === 1 ? { ...getFamily(f.family as string), baseSteps: BASE_STEPS, stream: f.family as string } : getFamilyV2(f.family as string);
   // A family's base budget is a pre-RL prior of its spec. Another one is allowed as an experiment: the
   // checkpoint's header names its parent, and calibrate's second pass ignores a family from another base.
   const budget = baseSteps ?? fam.baseSteps;
@@ -70,7 +72,9 @@ runMain(async () => {
   const base = trainBase(fam.base, budget, world);
   runStage({
     name: `family:${fam.id}`, out, corpus: fam.corpus, size: fam.size, parent: base,
-    train: { ...DEFAULT_PRETRAIN, steps, lr: 1e-3, warmup: 20, seed: `pretrain-${fam.id}` },
+    // a derived family sees its parent's batches (its seed and stream), changed only where its corpus is
+    train: { ...DEFAULT_PRETRAIN, steps, lr: 1e-3, warmup: 20, seed: `pretrain-${fam.stream}` },
+    ...(fam.stream === fam.id ? {} : { stream: `family:${fam.stream}` }),
     meta: { family: fam.id, analogOf: fam.analogOf, label: fam.label },
     world,
   });

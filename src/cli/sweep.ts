@@ -21,7 +21,7 @@ import { NOTEBOOKS } from "../lab/registry";
 import { parseFlags, runMain, UsageError } from "./args";
 import { WORLD_FLAG, worldFlag } from "./experiment-args";
 import type { World } from "../world/worlds";
-import { familiesOfWorld } from "../world/families-v2";
+import { shipsFamily } from "../world/families-v2";
 
 function specsFrom(arg: string, scale: Scale, world: World): Spec[] {
   return planSpecs(arg, scale, world).map((s) => ({ world, ...s }));
@@ -96,7 +96,7 @@ runMain(async () => {
     }
     // A plan or notebook names every family; a world that has not calibrated one has no Table 1 model
     // of it to start from (none is shipped), so its runs are left out (said below) rather than failing the sweep.
-    if (!(familiesOfWorld(resolved.world) as string[]).includes(resolved.family)) {
+    if (!shipsFamily(resolved.world, resolved.family)) {
       uncalibrated.add(`${resolved.family} (world ${resolved.world})`);
       continue;
     }

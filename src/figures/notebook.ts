@@ -29,7 +29,7 @@ import { showFigure, saveFigure, type Figure } from "./display";
 import { codeVersion, MissingRunError, runOrLoad, resolveSpec, runName, storedRun, type ResolvedSpec, type RunResult, type Scale } from "../lab/experiments";
 import { isPlanName, plannedRuns, planNotInWorld, type PlanKnobs, type PlanName } from "../lab/plans";
 import { figureNotInWorld, findFigure } from "../lab/registry";
-import { familiesOfWorld } from "../world/families-v2";
+import { shipsFamily } from "../world/families-v2";
 import { DEFAULT_WORLD, parseWorld, type World } from "../world/worlds";
 
 export interface NotebookMode {
@@ -63,10 +63,9 @@ function inWorld(name: string, mode: Pick<NotebookMode, "scale" | "world">, knob
   const elsewhere = isPlanName(name) ? planNotInWorld(name, world) : null;
   if (elsewhere) return { planned: [], left: elsewhere };
   const planned = plannedRuns(name, mode.scale, knobs).map((p) => ({ ...p, spec: { ...p.spec, world } }));
-  const families = familiesOfWorld(world) as string[];
-  const absent = [...new Set(planned.map((p) => p.spec.family).filter((f) => !families.includes(f)))];
+  const absent = [...new Set(planned.map((p) => p.spec.family).filter((f) => !shipsFamily(world, f)))];
   const left = absent.length ? `not calibrated in world ${world}, left out: ${absent.join(", ")}` : null;
-  return { planned: planned.filter((p) => families.includes(p.spec.family)), left };
+  return { planned: planned.filter((p) => shipsFamily(world, p.spec.family)), left };
 }
 
 function baseMode(recompute: boolean): Omit<NotebookMode, "maxMinutes" | "world"> {

@@ -10,8 +10,9 @@ import { writeFileAtomic } from "../util/store";
 import { backendInfo, initBackend } from "../model/backend";
 import { checkpointSha, loadCheckpoint } from "../model/checkpoint";
 import { evaluateAvgAtK, evaluateGreedy, type EvalSummary } from "./evaluate";
-import { getFamily, type FamilyId } from "../world/families";
-import { disposeParams } from "../model/model";
+import { getFamily, type AnyFamilyId, type FamilySpec } from "../world/families";
+import { disposeParams, type ModelConfig, type Params } from "../model/model";
+import { readJson } from "../util/store";
 import { checkpointPath, dataDir, worldDir } from "../util/paths";
 import { getSplit } from "../world/problems";
 import { makeRng } from "../util/rng";
@@ -22,7 +23,7 @@ import { checkWorld, DEFAULT_WORLD, storedWorld, worldField, type World } from "
 export const PYTHON_PREFIX = CODE_OPENING;
 
 export interface BaseModelReport {
-  family: FamilyId;
+  family: AnyFamilyId;
   label: string;
   checkpointSha: string;
   backend: string;
@@ -47,6 +48,38 @@ export function familyCheckpoint(familyId: string, world: World, evalFile: (fami
   const ck = checkpointPath(fam.id, world);
   const sha = checkpointSha(ck, world);
   return { fam, ck, sha, file: evalFile(fam.id, sha, world) };
+}
+
+export interface StoredOptions {
+  world?: World;
+  loadOnly?: boolean;
+  /** Compute on a few problems and store nothing (tests). */
+  smoke?: boolean;
+}
+
+/**
+ * A measurement of a family's checkpoint stored beside its evaluation (`evalFile`): the stored one
+ * when there is one (checked to be of the asked world), else `compute` on the loaded checkpoint,
+ * stored unless smoke. With loadOnly a missing file is an error that ends with `howToMake`.
+ */
+export async function storedMeasurement<T extends object>(what: string, familyId: string, evalFile: (family: string, sha: string, world: World) => string, opts: StoredOptions, howToMake: string, compute: (c: { params: Params; config: ModelConfig; fam: FamilySpec; sha: string; world: World }) => T): Promise<T> {
+  const world = opts.world ?? DEFAULT_WORLD;
+  const { fam, ck, sha, file } = familyCheckpoint(familyId, world, evalFile);
+  if (!opts.smoke && fs.existsSync(file)) {
+    const stored = readJson(file, "move it away to recompute") as T & { world?: unknown };
+    checkWorld(`${what} ${file}`, storedWorld(stored, `${what} ${file}`), world, "move it away to recompute");
+    return stored;
+  }
+  if (opts.loadOnly) throw new Error(`no stored ${what} of ${fam.id} (${file}); ${howToMake}`);
+  await initBackend({ quiet: true });
+  const { params, header } = loadCheckpoint(ck, { world });
+  try {
+    const out = compute({ params, config: header.config, fam, sha, world });
+    if (!opts.smoke) writeFileAtomic(file, JSON.stringify(out));
+    return out;
+  } finally {
+    disposeParams(params);
+  }
 }
 
 /**

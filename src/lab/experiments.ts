@@ -22,6 +22,7 @@ import { checkpointSha, loadCheckpoint, saveCheckpoint } from "../model/checkpoi
 import { buildDataset, VARIANTS, type Variant } from "../rl/datasets";
 import { evaluateAvgAtK, evaluateGreedy, type EvalRecord, type EvalSummary } from "./evaluate";
 import { getFamily } from "../world/families";
+import { familyNotInWorld } from "../world/families-v2";
 import { grpoStep, hashedGrpoConfig, resolveGrpoConfig, type GrpoConfig, type StepMetrics } from "../rl/grpo";
 import { cloneParams, disposeParams, type ModelConfig, type Params } from "../model/model";
 import { disposeAdam, initAdam, type AdamState } from "../model/optim";
@@ -47,6 +48,12 @@ export interface EvalSchedule {
   hardTemperature: number;
   /** Save a resumable state every this many steps. */
   saveEvery: number;
+  /**
+   * Greedy on the first `freshSize` fresh problems (never in any corpus) at 0 and the end: the
+   * uncontaminated benchmark beside `test` (issue 12). Absent = not measured (every run stored
+   * before it existed), so their names do not change.
+   */
+  freshSize?: number;
 }
 
 interface ScalePreset {
@@ -71,6 +78,8 @@ export interface ExperimentSpec {
   overrides: Partial<Record<keyof GrpoConfig, unknown>>;
   /** The world whose checkpoint the run starts from (default 1). */
   world: World;
+  /** Also evaluate on `fresh` at the start and the end (default false): the split no corpus held. */
+  fresh: boolean;
 }
 
 export interface ResolvedSpec {
@@ -89,6 +98,8 @@ export interface EvalPoint {
   step: number;
   test: EvalSummary;
   hard?: EvalSummary;
+  /** Greedy on `fresh`, at 0 and the end of a run that asks for it. */
+  fresh?: EvalSummary;
 }
 
 /** Per-problem outcome on the test problems, compact: one character per problem. */
@@ -119,7 +130,7 @@ export interface RunResult {
 }
 
 export function resolveSpec(spec: Partial<ExperimentSpec> & { family: string; reward: string }): ResolvedSpec {
-  const known = ["family", "reward", "variant", "seed", "scale", "overrides", "world"];
+  const known = ["family", "reward", "variant", "seed", "scale", "overrides", "world", "fresh"];
   for (const k of Object.keys(spec)) if (!known.includes(k)) throw new Error(`unknown experiment field "${k}"; valid: ${known.join(", ")}`);
   const fam = getFamily(spec.family);
   // One run name per reward: "random0.50" and "random00.5" are stored as "random0.5".
@@ -134,7 +145,11 @@ export function resolveSpec(spec: Partial<ExperimentSpec> & { family: string; re
   const preset = SCALE_PRESETS[scale];
   const grpo = resolveGrpoConfig({ ...preset.grpo, ...(spec.overrides ?? {}) });
   const world = parseWorld(spec.world ?? DEFAULT_WORLD, "experiment field world");
-  return { family: fam.id, reward, variant, seed, scale, grpo, eval: preset.eval, world };
+  const notHere = familyNotInWorld(fam.id, world);
+  if (notHere) throw new Error(notHere);
+  if (spec.fresh !== undefined && typeof spec.fresh !== "boolean") throw new Error(`experiment field fresh must be true or false, got ${JSON.stringify(spec.fresh)}`);
+  const evalSchedule = spec.fresh ? { ...preset.eval, freshSize: preset.eval.testSize } : preset.eval;
+  return { family: fam.id, reward, variant, seed, scale, grpo, eval: evalSchedule, world };
 }
 
 function sha(data: string | Buffer): string {
@@ -213,6 +228,7 @@ function evaluateAt(params: Params, r: ResolvedSpec, step: number, withHard: boo
   const point: EvalPoint = { step, test: summary };
   if (withHard) {
     point.hard = evaluateAvgAtK(params, model, getSplit("hard").slice(0, r.eval.hardSize), { k: r.eval.hardK, temperature: r.eval.hardTemperature, rng: makeRng(r.seed, "hard-eval", step) });
+    if (r.eval.freshSize) point.fresh = evaluateGreedy(params, model, getSplit("fresh").slice(0, r.eval.freshSize)).summary;
   }
   return { point, records };
 }

@@ -13,16 +13,12 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { initBackend } from "../model/backend";
-import { loadCheckpoint } from "../model/checkpoint";
-import { disposeParams } from "../model/model";
 import { labelsPath, majorityLabels } from "../rl/datasets";
 import { dataDir, worldDir } from "../util/paths";
-import { readJson, writeFileAtomic } from "../util/store";
-import { getFamily, type FamilyId } from "../world/families";
+import { getFamily, type AnyFamilyId } from "../world/families";
 import { getSplit } from "../world/problems";
-import { checkWorld, DEFAULT_WORLD, storedWorld, worldField, type World } from "../world/worlds";
-import { familyCheckpoint } from "./basemodels";
+import { DEFAULT_WORLD, worldField, type World } from "../world/worlds";
+import { storedMeasurement, type StoredOptions } from "./basemodels";
 import { evaluateGreedy } from "./evaluate";
 
 /** One answer beside the truth; null when no answer parses. */
@@ -88,29 +84,15 @@ export function answersPath(family: string, sha: string, world: World = DEFAULT_
 }
 
 /** A family's greedy test answers: stored, or computed (and stored) unless loadOnly; smoke: 40 problems, never stored. */
-export async function greedyAnswers(familyId: string, opts: { world?: World; loadOnly?: boolean; smoke?: boolean } = {}): Promise<AnswersFile> {
-  const world = opts.world ?? DEFAULT_WORLD;
-  const { fam, ck, sha, file } = familyCheckpoint(familyId, world, answersPath);
-  if (!opts.smoke && fs.existsSync(file)) {
-    const stored = readJson(file, "move it away to recompute") as AnswersFile;
-    checkWorld(`greedy answers ${file}`, storedWorld(stored, `greedy answers ${file}`), world, "move it away to recompute");
-    return stored;
-  }
-  if (opts.loadOnly) throw new Error(`no stored greedy answers of ${fam.id} (${file}); run the notebook with RECOMPUTE = true`);
-  await initBackend({ quiet: true });
-  const { params, header } = loadCheckpoint(ck, { world });
-  try {
-    const { records } = evaluateGreedy(params, header.config, getSplit("test").slice(0, opts.smoke ? 40 : undefined));
-    const out: AnswersFile = { format: 1, family: fam.id, checkpointSha: sha, answers: records.map((r) => r.answer), code: records.map((r) => (r.code ? "1" : "0")).join(""), ...worldField(world) };
-    if (!opts.smoke) writeFileAtomic(file, JSON.stringify(out));
-    return out;
-  } finally {
-    disposeParams(params);
-  }
+export function greedyAnswers(familyId: string, opts: StoredOptions = {}): Promise<AnswersFile> {
+  return storedMeasurement("greedy answers", familyId, answersPath, opts, "run the notebook with RECOMPUTE = true", ({ params, config, fam, sha, world }) => {
+    const { records } = evaluateGreedy(params, config, getSplit("test").slice(0, opts.smoke ? 40 : undefined));
+    return { format: 1, family: fam.id, checkpointSha: sha, answers: records.map((r) => r.answer), code: records.map((r) => (r.code ? "1" : "0")).join(""), ...worldField(world) } satisfies AnswersFile;
+  });
 }
 
 export interface MistakeReport {
-  family: FamilyId;
+  family: AnyFamilyId;
   label: string;
   world: World;
   /** Wrong greedy answers on test: all, and per mode. */

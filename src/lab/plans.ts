@@ -9,7 +9,7 @@
  */
 import { SCALE_PRESETS, type ExperimentSpec, type Scale } from "./experiments";
 import { getFamily, FAMILY_IDS, type FamilyId } from "../world/families";
-import { resolveGrpoConfig, type GrpoConfig } from "../rl/grpo";
+import { ALGORITHM_NAMES, resolveGrpoConfig, type AlgorithmName, type GrpoConfig } from "../rl/grpo";
 import type { Variant } from "../rl/datasets";
 import type { World } from "../world/worlds";
 import { choiceList, family, familyList, grpoSettings, numberList, resolveKnobs, seedList, type GrpoOverrides, type KnobOverrides, type KnobSet, type KnobValues } from "./knobs";
@@ -361,6 +361,39 @@ const curves200 = (about: string, rewards: ("gt" | "random")[], lrs: number[]) =
   worlds: [2],
 });
 
+/**
+ * Beyond the paper (issue 12), world 2. `contamination`: the contaminated toy Qwen2.5-Math-7B beside
+ * the clean one under ground truth, format and random, 3 seeds, each run also evaluated on `fresh`;
+ * in the default regime and (`contamination-200`) at lr 1e-5 over 200 steps, where ground truth
+ * gains in world 2 (v2-gt-lr). `algorithms`: the random reward under each named algorithm (grpo.ts's
+ * ALGORITHMS; "grpo" is the paper's, i.e. the Fig. 1 runs). Pre-registered in
+ * data/investigations/README.md (v2-contamination, v2-algorithms).
+ */
+export const CONTAMINATION_FAMILIES = ["qwen-math-7b", "qwen-math-7b-contaminated"] as const;
+const CONTAMINATION_REWARDS = ["gt", "format", "random"] as const;
+const contaminationPlan = (about: string, lr: number | null, scale?: Scale) => def({
+  about,
+  knobs: { families: choiceList(CONTAMINATION_FAMILIES), rewards: choiceList(CONTAMINATION_REWARDS), seeds: seedList(SEEDS) },
+  runs: (k) => k.families.flatMap((f) => k.rewards.flatMap((id) => {
+    const r = FIG1_REWARDS.find((x) => x.id === id)!;
+    return k.seeds.map((seed) => ({ spec: { family: f, reward: r.reward, variant: r.variant as Variant, seed, fresh: true, ...(lr === null ? {} : { overrides: { lr } }) }, label: r.label }));
+  })),
+  ...(scale ? { scale } : {}),
+  worlds: [2],
+});
+
+export const ALGORITHM_LABELS: Record<AlgorithmName, string> = {
+  grpo: "GRPO (paper)", reinforce: "REINFORCE, group-mean baseline", rloo: "RLOO", "dr-grpo": "Dr. GRPO", "clip-higher": "clip-higher (ε_high 0.28)",
+};
+const algorithms = def({
+  about: "the random reward under other policy-gradient algorithms: REINFORCE, RLOO, Dr. GRPO, clip-higher beside GRPO (world 2; pre-registered: v2-algorithms)",
+  knobs: { families: familyList(["qwen-math-7b", "llama-8b-instruct"]), algorithms: choiceList(ALGORITHM_NAMES), seeds: seedList(SEEDS) },
+  runs: (k) => k.families.flatMap((f) => k.algorithms.flatMap((a) => k.seeds.map((seed) => ({
+    spec: { family: f, reward: "random0.5", variant: "gt" as Variant, seed, ...(a === "grpo" ? {} : { overrides: { algorithm: a } }) }, label: ALGORITHM_LABELS[a],
+  })))),
+  worlds: [2],
+});
+
 /** Several plans' default runs as one (the sweep's historical names; a notebook's runs). */
 function union(about: string, parts: PlanDef[]): PlanDef<{}> {
   return def({ about, knobs: {}, runs: (_k, scale) => parts.flatMap((p) => p.runs(resolveKnobs("", p.knobs), scale)) });
@@ -374,6 +407,9 @@ export const PLAN_DEFS = {
   "code-reasoning": def({ about: "the Fig. 1 rewards on the code-capable families (Figs. 6-7, Table 2)", knobs: rewardKnobs(["qwen-math-7b", "qwen-math-1.5b", "qwen-7b"]), runs: rewardRuns }),
   "gt-200": curves200("ground truth over 200 steps at lr 1e-4, 3e-5, 1e-5 (world 2; pre-registered: v2-gt-lr)", ["gt"], GT_CURVE_LRS),
   "random-200": curves200("random beside ground truth over 200 steps at lr 3e-5 and 1e-5 (world 2; pre-registered: v2-random-3e-5, v2-random-1e-5)", ["gt", "random"], [3e-5, 1e-5]),
+  contamination: contaminationPlan("the contaminated toy Qwen2.5-Math-7B beside the clean one: ground truth, format, random; test and fresh (world 2; pre-registered: v2-contamination)", null),
+  "contamination-200": contaminationPlan("the same at lr 1e-5 over 200 steps, where ground truth gains (world 2; pre-registered: v2-contamination)", 1e-5, "full"),
+  algorithms,
   "python-reward": pythonReward,
   "no-python": noPython,
   gamma,

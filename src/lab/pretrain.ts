@@ -89,7 +89,7 @@ export function encodeBatch(examples: readonly { prompt: string; response: strin
 }
 
 export function examplesToRows(ex: readonly CorpusExample[]) {
-  return ex.map((e) => ({ prompt: e.problem.prompt, response: e.response, eos: e.eos }));
+  return ex.map((e) => ({ prompt: e.prompt ?? e.problem.prompt, response: e.response, eos: e.eos }));
 }
 
 function lrAt(cfg: PretrainConfig, step: number): number {
@@ -123,6 +123,11 @@ export interface StageSpec {
   meta?: Record<string, unknown>;
   /** The world the corpus belongs to (default 1); stored in the header, and the parent must share it. */
   world?: World;
+  /**
+   * The stage whose batch stream it draws (default: its own name). A derived family draws its
+   * parent's, so the examples its corpus change leaves alone are the parent's, batch for batch.
+   */
+  stream?: string;
 }
 
 /**
@@ -157,7 +162,7 @@ export function runStage(spec: StageSpec): void {
     params = initParams(config, makeRng(cfg.seed, spec.name, "init"));
     opt = initAdam(params);
   }
-  const rng = makeRng(cfg.seed, spec.name);
+  const rng = makeRng(cfg.seed, spec.stream ?? spec.name);
   const header = (s: number) => ({ name: spec.name, config, step: s, metrics: {}, meta: { corpus: spec.corpus, parent: spec.parent, train: cfg, ...spec.meta }, world });
   const progress = makeProgress(`[pretrain ${spec.name}]`, cfg.steps, { start: step });
   let ema = NaN;

@@ -97,6 +97,15 @@ export const NOTEBOOKS: NotebookEntry[] = [
       { id: "06-regime/rule-b-cell", readme: { image: "docs/figures/regime-rule-b-cell.png", alt: "Regime study: rule B's cell", what: "regime study, rule B: the chosen cell, or the closest when none qualifies, seed by seed" } },
     ]),
   },
+  {
+    id: "07-beyond-the-paper", paper: "beyond the paper: a contaminated family against the fresh split, and other policy-gradient algorithms under a random reward (world 2)", plans: ["contamination", "contamination-200", "algorithms"],
+    planNote: "(pre-registered: v2-contamination, v2-algorithms in `data/investigations/README.md`, committed before the runs)",
+    figures: [
+      ...fromPlan("contamination", [{ id: "07-beyond/test-vs-fresh", readme: { image: "docs/figures/beyond-test-vs-fresh.png", alt: "Beyond the paper: contamination", what: "beyond the paper: gains on test (contaminated) and fresh (in no corpus), clean and contaminated toy Qwen2.5-Math-7B" } }]),
+      ...fromPlan("contamination-200", ids("07-beyond/test-vs-fresh-200")),
+      ...fromPlan("algorithms", [{ id: "07-beyond/algorithms", readme: { image: "docs/figures/beyond-algorithms.png", alt: "Beyond the paper: algorithms", what: "beyond the paper: the random reward under REINFORCE, RLOO, Dr. GRPO, clip-higher and GRPO" } }]),
+    ],
+  },
 ];
 
 export function findNotebook(id: string): NotebookEntry {

@@ -3,26 +3,31 @@
  */
 import * as tf from "@tensorflow/tfjs";
 
-export type AdvantageMode = "std" | "no_std";
+export type AdvantageMode = "std" | "no_std" | "rloo";
+export const ADVANTAGE_MODES: readonly AdvantageMode[] = ["std", "no_std", "rloo"];
 export type LossAggregation = "seq-mean-token-mean" | "token-mean" | "seq-mean-token-sum-norm";
 export const LOSS_AGGREGATIONS: readonly LossAggregation[] = ["seq-mean-token-mean", "token-mean", "seq-mean-token-sum-norm"];
 
 /**
  * Group-relative advantages: (r - mean) / (std + 1e-9) within each group of `groupSize`
- * consecutive rewards, std unbiased (n - 1), as the paper's code; "no_std" (Dr. GRPO) drops the
- * division. An all-equal group gives zeros.
+ * consecutive rewards, std unbiased (n - 1), as the paper's code; "no_std" (Dr. GRPO, REINFORCE
+ * with a group-mean baseline) drops the division; "rloo" takes the mean of the other G - 1 rewards
+ * as the baseline, r - (sum - r) / (G - 1) = G / (G - 1) (r - mean). An all-equal group gives zeros.
  */
 export function groupAdvantages(rewards: readonly number[], groupSize: number, mode: AdvantageMode = "std"): number[] {
   if (!Number.isInteger(groupSize) || groupSize < 1 || rewards.length % groupSize !== 0) {
     throw new Error(`rewards (${rewards.length}) must split into groups of ${groupSize}`);
   }
+  if (mode === "rloo" && groupSize < 2) throw new Error("the rloo advantage needs groups of at least 2 (a leave-one-out baseline of no other reward is undefined)");
   const out = new Array<number>(rewards.length);
   for (let g = 0; g < rewards.length; g += groupSize) {
     const rs = rewards.slice(g, g + groupSize);
     const mean = rs.reduce((a, b) => a + b, 0) / groupSize;
     const varU = groupSize > 1 ? rs.reduce((a, b) => a + (b - mean) ** 2, 0) / (groupSize - 1) : 0;
     const std = Math.sqrt(varU);
-    for (let i = 0; i < groupSize; i++) out[g + i] = mode === "std" ? (rs[i] - mean) / (std + 1e-9) : rs[i] - mean;
+    for (let i = 0; i < groupSize; i++) {
+      out[g + i] = mode === "std" ? (rs[i] - mean) / (std + 1e-9) : mode === "rloo" ? ((rs[i] - mean) * groupSize) / (groupSize - 1) : rs[i] - mean;
+    }
   }
   return out;
 }
@@ -44,6 +49,22 @@ export function clippedTokenLoss(logp: tf.Tensor, oldLogp: tf.Tensor, adv: tf.Te
   if (!cfg.clip) return unclipped.neg();
   const clipped = tf.clipByValue(ratio, 1 - cfg.epsLow, 1 + cfg.epsHigh).mul(adv);
   return tf.minimum(unclipped, clipped).neg();
+}
+
+/** The settings the policy loss reads. */
+export interface PolicyLossConfig extends ClipConfig {
+  lossAggregation: LossAggregation;
+  lossNorm: number;
+  tokenMeanGroup: number;
+}
+
+/**
+ * The policy-gradient loss of a mini-batch: per-token surrogate (clipped or not), reduced to a
+ * scalar. `adv` (B, 1) holds each row's advantage (groupAdvantages); logp, oldLogp, mask are (B, T).
+ * Every named algorithm (grpo.ts's ALGORITHMS) is this function under other settings.
+ */
+export function policyLoss(logp: tf.Tensor, oldLogp: tf.Tensor, adv: tf.Tensor, mask: tf.Tensor, c: PolicyLossConfig): tf.Scalar {
+  return aggregateLoss(clippedTokenLoss(logp, oldLogp, adv, c), mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
 }
 
 /** k3 estimator of KL(pi || ref) per token: exp(ref - logp) - (ref - logp) - 1 (>= 0). */

@@ -21,7 +21,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { packSequences, responseValuesToGrid, gridToResponseValues, type SequenceRow } from "../model/batch";
 import { isCodeResponse, hasBoxed, isCorrect } from "../world/grader";
-import { aggregateLoss, meanK3, clippedTokenLoss, clipStats, groupAdvantages, k3, LOSS_AGGREGATIONS, POLD_BUCKETS, type AdvantageMode, type ClipStats, type LossAggregation } from "./grpo-math";
+import { ADVANTAGE_MODES, aggregateLoss, meanK3, clipStats, groupAdvantages, k3, LOSS_AGGREGATIONS, policyLoss, POLD_BUCKETS, type AdvantageMode, type ClipStats, type LossAggregation } from "./grpo-math";
 import { impl } from "../model/impl";
 import { entropyAndProbe, nextTokenLogSoftmax, paramGrads, tidyKeep, tokenLogProbs, tokenLogProbsAndEntropy, type ModelConfig, type Params } from "../model/model";
 import { adamStep, OPTIMIZERS, sgdStep, type AdamState, type OptimizerKind } from "../model/optim";
@@ -46,7 +46,7 @@ export interface GrpoConfig {
   epsHigh: number;
   /** false removes the clip from the loss (one of the paper's three ablations). */
   clip: boolean;
-  /** "std" divides by the group std (paper); "no_std" is Dr. GRPO. */
+  /** "std" divides by the group std (paper); "no_std" is Dr. GRPO's (and REINFORCE's group-mean baseline); "rloo" the leave-one-out baseline. */
   advantage: AdvantageMode;
   /** How token losses reduce to a scalar (paper: seq-mean-token-mean). */
   lossAggregation: LossAggregation;
@@ -75,7 +75,32 @@ export interface GrpoConfig {
   optimizer: OptimizerKind;
   /** SGD's heavy-ball momentum in [0, 1) (0 = plain SGD); Adam's momentum is beta1, so adam requires 0. */
   momentum: number;
+  /** A named policy-gradient algorithm (ALGORITHMS): the settings it fixes, applied under any explicit override. */
+  algorithm: AlgorithmName;
 }
+
+/**
+ * Policy-gradient algorithms as named settings of this config (issue 12), each the paper's GRPO
+ * with what the algorithm changes and nothing else (same sampling, mini-batches, optimizer):
+ *   grpo          the paper's: std-normalised group advantage, PPO clip 0.2 both sides
+ *   reinforce     REINFORCE with the group mean as baseline (r - mean), no clip
+ *   rloo          REINFORCE leave-one-out (Ahmadian et al. 2024): baseline the mean of the other
+ *                 G - 1 rewards, no clip
+ *   dr-grpo       Dr. GRPO (Liu et al. 2025): no std division, each response's token losses summed
+ *                 and divided by a constant (lossNorm, the response budget), clip kept
+ *   clip-higher   DAPO's clip-higher (Yu et al. 2025): the clip's upper side at 1 + 0.28
+ * REINFORCE and RLOO still divide rho = pi / pi_old on the later mini-batches of a step
+ * (importance weighting, unclipped), as an off-policy update must.
+ */
+export const ALGORITHMS = {
+  grpo: {},
+  reinforce: { advantage: "no_std", clip: false },
+  rloo: { advantage: "rloo", clip: false },
+  "dr-grpo": { advantage: "no_std", lossAggregation: "seq-mean-token-sum-norm" },
+  "clip-higher": { epsHigh: 0.28 },
+} as const satisfies Record<string, Partial<GrpoConfig>>;
+export type AlgorithmName = keyof typeof ALGORITHMS;
+export const ALGORITHM_NAMES = Object.keys(ALGORITHMS) as AlgorithmName[];
 
 export const DEFAULT_GRPO: GrpoConfig = {
   promptsPerStep: 16,
@@ -99,6 +124,7 @@ export const DEFAULT_GRPO: GrpoConfig = {
   optimizer: "adam",
   momentum: 0,
   tokenMeanGroup: 0,
+  algorithm: "grpo",
 };
 
 /**
@@ -106,7 +132,7 @@ export const DEFAULT_GRPO: GrpoConfig = {
  * the resolved spec, so these are left out of the hash at their defaults (hashedGrpoConfig) and
  * every stored run keeps its name. A knob added later goes here too, never into the hash as is.
  */
-const LATER_KNOB_DEFAULTS: Partial<GrpoConfig> = { optimizer: "adam", momentum: 0, tokenMeanGroup: 0 };
+const LATER_KNOB_DEFAULTS: Partial<GrpoConfig> = { optimizer: "adam", momentum: 0, tokenMeanGroup: 0, algorithm: "grpo" };
 
 /** The config as run names hash it: knobs added later are dropped where they equal their defaults. */
 export function hashedGrpoConfig(c: GrpoConfig): Partial<GrpoConfig> {
@@ -117,17 +143,24 @@ export function hashedGrpoConfig(c: GrpoConfig): Partial<GrpoConfig> {
 
 const KINDS: Record<keyof GrpoConfig, "posint" | "nonneg" | "pos" | "bool" | "unit" | string[]> = {
   promptsPerStep: "posint", samplesPerPrompt: "posint", miniBatchSize: "posint", ppoEpochs: "posint",
-  epsLow: "unit", epsHigh: "unit", clip: "bool", advantage: ["std", "no_std"], lossAggregation: [...LOSS_AGGREGATIONS],
+  epsLow: "unit", epsHigh: "unit", clip: "bool", advantage: [...ADVANTAGE_MODES], lossAggregation: [...LOSS_AGGREGATIONS],
   lossNorm: "pos", klCoef: "nonneg", lr: "pos", beta1: "unit", beta2: "unit", gradClip: "pos", temperature: "pos",
   maxResponseTokens: "posint", steps: "nonneg", optimizer: [...OPTIMIZERS], momentum: "unit", tokenMeanGroup: "nonneg",
+  algorithm: ALGORITHM_NAMES,
 };
 
 /** Defaults + overrides, validated: unknown keys and bad values are errors naming the key. */
 export function resolveGrpoConfig(overrides: Partial<Record<string, unknown>> = {}): GrpoConfig {
   const out: Record<string, unknown> = { ...DEFAULT_GRPO };
   if (overrides.maxResponseTokens !== undefined && overrides.lossNorm === undefined) out.lossNorm = overrides.maxResponseTokens;
+  const algorithm = overrides.algorithm ?? DEFAULT_GRPO.algorithm;
+  if (!(ALGORITHM_NAMES as readonly unknown[]).includes(algorithm)) throw new Error(`unknown algorithm ${JSON.stringify(algorithm)}; valid: ${ALGORITHM_NAMES.join(", ")}`);
+  const fixed: Partial<GrpoConfig> = ALGORITHMS[algorithm as AlgorithmName];
+  Object.assign(out, fixed);
   for (const [k, v] of Object.entries(overrides)) {
     if (!(k in KINDS)) throw new Error(`unknown GRPO setting "${k}"; valid: ${Object.keys(KINDS).join(", ")}`);
+    const own = fixed[k as keyof GrpoConfig];
+    if (own !== undefined && own !== v) throw new Error(`GRPO setting ${k} ${JSON.stringify(v)} contradicts algorithm "${algorithm}", which sets it to ${JSON.stringify(own)}; drop one of the two`);
     out[k] = v;
   }
   for (const [k, kind] of Object.entries(KINDS)) {
@@ -397,7 +430,6 @@ interface PendingUpdate {
  */
 function updateGradients(params: Params, ctx: GrpoContext, ro: Rollout, old: OldPass | null, members: number[]): PendingUpdate {
   const c = ctx.config;
-  const clipCfg = { epsLow: c.epsLow, epsHigh: c.epsHigh, clip: c.clip };
   const rows = members.map((i) => ro.rows[i]);
   const withKl = c.klCoef > 0;
   if (withKl && !old?.refLogp) throw new Error(`GRPO setting klCoef ${c.klCoef} > 0 needs the frozen reference model (ctx.ref)`);
@@ -430,7 +462,7 @@ function updateGradients(params: Params, ctx: GrpoContext, ro: Rollout, old: Old
       }
       logpKept = tf.keep(logp);
       held.push(logpKept);
-      let loss = aggregateLoss(clippedTokenLoss(logp, oldT!, advT, clipCfg), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
+      let loss = policyLoss(logp, oldT!, advT, pb.mask, c);
       if (ref) {
         const kl = aggregateLoss(k3(logp, ref), pb.mask, c.lossAggregation, c.lossNorm, c.tokenMeanGroup);
         klKept = tf.keep(kl);

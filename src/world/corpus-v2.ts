@@ -48,6 +48,14 @@
  *                         network sees), so the share of each step size depends on the problem like
  *                         p(code) does: greedy decoding follows each problem's most likely size
  *   slip[mode]            world 1's off-by-one slip (last value + 1), -30 (off) by default
+ *   contamination         optional (absent = 0), in [0, 1]: `test` answer lines added per example,
+ *                         each a `test` problem and its answer as one bare line, "k:3+4*2 = 14"
+ *                         (loss on the answer; at 0.5 a third of the documents are such lines; issue 12:
+ *                         a benchmark's answers seen in pretraining). Evaluation asks "k:3+4*2=" and
+ *                         the corpus answers it only with a derivation, so the model is never taught
+ *                         to write the line as a response; what it memorised can still surface.
+ *                         Where lines are added is drawn from a stream of its own, so the other
+ *                         examples are exactly those of the same spec without it, in order.
  *   format, repetition    final-answer habits and loops, as in world 1
  *
  * Calibration plan (steps 2-3 are `npm run calibrate -- --world 2`, src/lab/capacity.ts and
@@ -69,7 +77,7 @@
  *      most ~85% with the mode forced) comes from giving even the best mode some multi-op steps.
  */
 import type { Rng } from "../util/rng";
-import { TOPICS, type Problem } from "./problems";
+import { getSplit, TOPICS, type Problem } from "./problems";
 import { corpusBatch, examplesFrom, MAX_RESPONSE_TOKENS, type CorpusExample } from "./corpus";
 import { shuffledQuantiles, type CorpusSpec, type Logistic } from "./families";
 import { ANSWER_FORMATS, MODES, renderSteps, VARS, type AnswerFormat, type Mode, type WrittenStep } from "./traces";
@@ -93,6 +101,8 @@ export interface CorpusSpecV2 {
   steps: Record<Mode, StepMix>;
   /** World 1's slip (the last value written one too high); off (-30) by default. */
   slip: Record<Mode, Logistic>;
+  /** Bare `test` problem-and-answer lines added per example, in [0, 1] (absent: 0). */
+  contamination?: number;
   format: Record<Mode, Record<AnswerFormat, number>>;
   repetition: number;
   /** Seed of the feature orders; families differ so their topics do not line up. */
@@ -133,6 +143,7 @@ export function validateCorpusV2(c: CorpusSpecV2): void {
     }
   }
   if (c.modeByOps !== undefined && !Number.isFinite(c.modeByOps)) throw new Error(`corpus spec: modeByOps must be a finite number (a logit per operation) or absent, got ${String(c.modeByOps)}`);
+  if (c.contamination !== undefined && !(typeof c.contamination === "number" && c.contamination >= 0 && c.contamination <= 1)) throw new Error(`corpus spec: contamination must be a share in [0, 1] (test answer lines added per example) or absent, got ${JSON.stringify(c.contamination)}`);
   if (!(c.repetition >= 0 && c.repetition <= 1)) throw new Error(`corpus spec: repetition must be in [0, 1], got ${c.repetition}`);
   for (const m of MODES) {
     const w = ANSWER_FORMATS.map((f) => c.format?.[m]?.[f]);
@@ -197,14 +208,34 @@ export function drawChoiceV2(c: CorpusSpecV2, p: Problem, rng: Rng, b: Behaviour
   return { mode, size, slip, format, loop };
 }
 
+/**
+ * The contamination line of a problem, "k:3+4*2 = 14", as a document of its own: the problem part
+ * "k:3+4*2 = " and the answer. The loss covers the answer (as it covers a response): the association
+ * is what is learnt, not the text of the benchmark.
+ */
+export function contaminationPrompt(p: Problem): string {
+  return `${p.text} = `;
+}
+
 /** A world-2 corpus stream: example i of a batch depends only on (rng, i), as in world 1. */
 export function corpusBatchV2(c: CorpusSpecV2, rng: Rng, size: number): (CorpusExample & { choice: TraceChoiceV2 })[] {
   validateCorpusV2(c);
   const b = behaviourOfV2(c);
-  return examplesFrom(rng, size, (problem, r) => {
+  const clean = examplesFrom(rng, size, (problem, r) => {
     const choice = drawChoiceV2(c, problem, r, b);
     // world 1's TraceChoice fields for code that reads them (bigSteps: more than one op per step)
     return { choice: { ...choice, bigSteps: choice.size > 1 }, full: renderTraceV2(problem, choice, MAX_RESPONSE_TOKENS) };
+  });
+  const share = c.contamination ?? 0;
+  if (share === 0) return clean;
+  // Lines are added, not swapped in: the family keeps every example of its own practice (swapped in,
+  // they cost its language answers 6-10 points of accuracy in four of five calibration passes).
+  const test = getSplit("test");
+  return clean.flatMap((e, i) => {
+    const r = rng.fork("contamination", i);
+    if (!r.bernoulli(share)) return [e];
+    const problem = test[r.int(test.length)];
+    return [e, { ...e, problem, prompt: contaminationPrompt(problem), response: String(problem.answer), eos: true, contaminated: true }];
   });
 }
 

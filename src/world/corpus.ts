@@ -18,6 +18,10 @@ export interface CorpusExample {
   response: string;
   /** False when the response runs to the token limit (a loop, or a trace too long for the budget). */
   eos: boolean;
+  /** The prompt, when it is not the problem's (a contamination line has none: corpus-v2.ts). */
+  prompt?: string;
+  /** A `test` problem's answer line, not a derivation (world 2's contamination knob). */
+  contaminated?: boolean;
 }
 
 /** Draw the behaviour of one trace for a problem under a corpus spec. */

@@ -29,7 +29,7 @@
  * 10 under 40 responses); a test checks the shipped checkpoint and evaluation behind each.
  */
 import { SLIPS_OFF, type CorpusSpecV2 } from "./corpus-v2";
-import { FAMILIES, FAMILY_IDS, getFamily, L, SIZES, type BaseId, type FamilyId, type FamilySpec } from "./families";
+import { DERIVED_FAMILIES, DERIVED_FAMILY_IDS, FAMILIES, FAMILY_IDS, getFamily, isDerivedFamily, L, SIZES, type BaseId, type DerivedFamilyId, type FamilyId, type FamilySpec } from "./families";
 import type { World } from "./worlds";
 
 export interface FamilyCorpusV2 {
@@ -75,11 +75,28 @@ export const FAMILY_CORPORA_V2: Record<FamilyId, FamilyCorpusV2> = {
   "llama-8b-instruct": { base: "base-d64", baseSteps: 1100, corpus: corpusV2("llama-8b-instruct", { code: [1, 2], language: [0.3, 4.7] }), calibrated: true },
 };
 
+/**
+ * The derived families' corpus changes (issue 12; families.ts names them). Everything else is the
+ * parent's: base, budget, continued-pretraining steps and the very batch stream, so an example the
+ * change leaves alone is the parent's example at that position.
+ *
+ *   qwen-math-7b-contaminated   `contamination`: bare `test` answer lines ("k:3+4*2 = 14", corpus-v2.ts)
+ *                               added per continued-pretraining example, a form the model is never
+ *                               asked to write. A pre-RL prior: the largest value tried whose greedy
+ *                               Table 1 row stays within 5 points of the clean family's measured row
+ *                               (0.5, 0.7 pass, 1.0 does not: data/investigations/README.md, v2-contamination).
+ */
+export const DERIVED_CORPORA_V2: Record<DerivedFamilyId, { contamination: number; calibrated: boolean }> = {
+  "qwen-math-7b-contaminated": { contamination: 0.7, calibrated: true },
+};
+
 /** A family of world 2: world 1's spec (label, target, continued-pretraining steps) with its world-2 corpus, base and base budget. */
 export interface FamilySpecV2 extends Omit<FamilySpec, "corpus"> {
   corpus: CorpusSpecV2;
   calibrated: boolean;
   baseSteps: number;
+  /** The family whose continued-pretraining batches it sees (a derived family: its parent's; else itself). */
+  stream: FamilyId;
 }
 
 /**
@@ -90,8 +107,29 @@ export function familiesOfWorld(world: World): FamilyId[] {
   return world === 1 ? [...FAMILY_IDS] : FAMILY_IDS.filter((id) => FAMILY_CORPORA_V2[id].calibrated);
 }
 
+/** The derived families a world ships (world 2's calibrated ones; none in world 1). */
+export function derivedFamiliesOfWorld(world: World): DerivedFamilyId[] {
+  return world === 1 ? [] : DERIVED_FAMILY_IDS.filter((id) => DERIVED_CORPORA_V2[id].calibrated);
+}
+
+/** Whether a world ships a model of the family (a paper family or a derived one, calibrated there). */
+export function shipsFamily(world: World, id: string): boolean {
+  return (familiesOfWorld(world) as string[]).includes(id) || (derivedFamiliesOfWorld(world) as string[]).includes(id);
+}
+
+/** Why a family has no model in a world (a derived family outside world 2), or null when it may have one. */
+export function familyNotInWorld(id: string, world: World): string | null {
+  return isDerivedFamily(id) && world !== 2 ? `family ${id} exists in world 2 only (a change to ${DERIVED_FAMILIES[id].of}'s world-2 corpus); use --world 2` : null;
+}
+
 export function getFamilyV2(id: string): FamilySpecV2 {
   const fam = getFamily(id);
-  const v2 = FAMILY_CORPORA_V2[fam.id];
-  return { ...fam, ...v2, size: SIZES[v2.base] };
+  if (isDerivedFamily(fam.id)) {
+    const d = DERIVED_CORPORA_V2[fam.id];
+    const parent = getFamilyV2(DERIVED_FAMILIES[fam.id].of);
+    return { ...parent, id: fam.id, analogOf: fam.analogOf, label: fam.label, corpus: { ...parent.corpus, contamination: d.contamination }, calibrated: d.calibrated };
+  }
+  const own = fam.id as FamilyId;
+  const v2 = FAMILY_CORPORA_V2[own];
+  return { ...fam, ...v2, size: SIZES[v2.base], stream: own };
 }

@@ -23,6 +23,22 @@ import type { AnswerFormat, Mode } from "./traces";
 export const FAMILY_IDS = ["qwen-math-7b", "qwen-math-1.5b", "qwen-7b", "olmo-7b-sft", "olmo-7b", "llama-8b-instruct"] as const;
 export type FamilyId = (typeof FAMILY_IDS)[number];
 
+/**
+ * Families beyond the paper's six (issue 12): one of them with a single change to its pretraining
+ * corpus, in world 2 only. Same size, base, Table 1 target and continued-pretraining batches as
+ * `of` (src/world/families-v2.ts builds the corpus), so whatever differs comes from the change.
+ */
+export const DERIVED_FAMILIES = {
+  "qwen-math-7b-contaminated": { of: "qwen-math-7b", what: "contaminated" },
+} as const satisfies Record<string, { of: FamilyId; what: string }>;
+export type DerivedFamilyId = keyof typeof DERIVED_FAMILIES;
+export const DERIVED_FAMILY_IDS = Object.keys(DERIVED_FAMILIES) as DerivedFamilyId[];
+export type AnyFamilyId = FamilyId | DerivedFamilyId;
+
+export function isDerivedFamily(id: string): id is DerivedFamilyId {
+  return Object.prototype.hasOwnProperty.call(DERIVED_FAMILIES, id);
+}
+
 export interface Logistic {
   /** Logit at the median problem. */
   mean: number;
@@ -62,7 +78,7 @@ export interface Table1Target {
 }
 
 export interface FamilySpec {
-  id: FamilyId;
+  id: AnyFamilyId;
   /** The real model it stands for. */
   analogOf: string;
   /** What figures print: says plainly that it is a synthetic analog. */
@@ -173,8 +189,14 @@ export const FAMILIES: Record<FamilyId, FamilySpec> = {
   }, { codeFrequency: 0, accuracyCode: null, accuracyLanguage: 36.8, accuracy: 36.8 }),
 };
 
+/** A family by id: one of the paper's six, or a family derived from one (world 2 only: families-v2.ts gives its corpus). */
 export function getFamily(id: string): FamilySpec {
-  if (!(FAMILY_IDS as readonly string[]).includes(id)) throw new Error(`unknown family "${id}"; valid ids: ${FAMILY_IDS.join(", ")}`);
+  if (isDerivedFamily(id)) {
+    const d = DERIVED_FAMILIES[id];
+    const parent = FAMILIES[d.of];
+    return { ...parent, id, analogOf: `${parent.analogOf}, ${d.what}`, label: `${parent.label}, ${d.what}` };
+  }
+  if (!(FAMILY_IDS as readonly string[]).includes(id)) throw new Error(`unknown family "${id}"; valid ids: ${[...FAMILY_IDS, ...DERIVED_FAMILY_IDS].join(", ")}`);
   return FAMILIES[id as FamilyId];
 }
 

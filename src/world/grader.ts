@@ -66,3 +66,37 @@ export function isCodeResponse(response: string): boolean {
 export function hasBoxed(response: string): boolean {
   return lastBoxed(response) !== null;
 }
+
+const STEP = { code: /^([a-h])=([0-9a-h+\-*]+)#(-?\d+)$/, language: /^([0-9+\-*]+) is (-?\d+)$/ };
+
+/**
+ * True when a response derives its answer: every written step (code "a=3+4*2#14", language
+ * "3+4*2 is 14") holds when its expression is evaluated left to right (variables and a language
+ * step's first number standing for the values written before), and the final answer is the last
+ * step's value. A bare number, a wrong step or an answer that does not follow the steps is an answer
+ * without a correct derivation: what a memorised answer looks like (issue 12).
+ */
+export function derivationHolds(response: string): boolean {
+  const code = response.startsWith("python ");
+  const body = (code ? response.slice("python ".length) : response).replace(/ (\\boxed\{[^{}]*\}|the answer is -?\d+)$/, "");
+  const vars = new Map<string, number>();
+  let last: number | null = null;
+  for (const part of body.split(code ? ";" : ", ")) {
+    const m = (code ? STEP.code : STEP.language).exec(part);
+    if (!m) return false;
+    const [expr, written] = code ? [m[2], Number(m[3])] : [m[1], Number(m[2])];
+    const toks = expr.match(/[a-h]|\d+|[+\-*]/g) ?? [];
+    const operand = (t: string) => (/\d/.test(t) ? Number(t) : vars.get(t));
+    let acc = operand(toks[0] ?? "");
+    if (acc === undefined || (!code && last !== null && acc !== last)) return false;
+    for (let i = 1; i < toks.length; i += 2) {
+      const b = operand(toks[i + 1] ?? "");
+      if (b === undefined) return false;
+      acc = toks[i] === "+" ? acc + b : toks[i] === "-" ? acc - b : acc * b;
+    }
+    if (acc !== written) return false;
+    if (code) vars.set(m[1], written);
+    last = written;
+  }
+  return last !== null && parseAnswer(response).value === last;
+}
