@@ -65,7 +65,7 @@ function planSpecs(arg: string, scale: Scale, world: World): Spec[] {
 
 
 function argsOf(s: Spec): string[] {
-  const a = ["--family", s.family, "--reward", s.reward, "--variant", s.variant ?? "gt", "--seed", String(s.seed ?? 0), "--scale", s.scale ?? "default", "--world", String(s.world ?? 1), "--json"];
+  const a = ["--family", s.family, "--reward", s.reward, "--variant", s.variant ?? "gt", "--seed", String(s.seed ?? 0), "--scale", s.scale ?? "default", "--world", String(s.world ?? 1), ...(s.fresh ? ["--fresh"] : []), "--json"];
   for (const [k, v] of Object.entries(s.overrides ?? {})) a.push("--set", `${k}=${v}`);
   return a;
 }
@@ -180,10 +180,15 @@ runMain(async () => {
       const { job, release } = next;
       running.add(job.name);
       const log = path.join(logDir, `${job.name}.log`);
-      const code = await spawnTsx("experiment.ts", argsOf(job.spec), log);
+      let code = await spawnTsx("experiment.ts", argsOf(job.spec), log);
       release();
       running.delete(job.name);
       finished++;
+      // The worker gets the spec as flags: a field lost on the way would store (or find) another run.
+      if (code === 0 && !storedRun(job.name)) {
+        fs.appendFileSync(log, `\n[sweep] the worker finished but ${job.name} is not stored: it ran another spec than the one planned (a spec field the experiment CLI does not pass?)\n`);
+        code = -1;
+      }
       if (code !== 0) failed.push({ name: job.name, log, code });
       console.error(`[sweep] ${code === 0 ? "done  " : "FAILED"} ${job.name}${code === 0 ? "" : ` (exit ${code}; log ${path.relative(process.cwd(), log)})`}`);
     }
