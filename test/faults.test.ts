@@ -255,3 +255,21 @@ test("6: pretraining removes the temporaries a stage killed inside an atomic wri
   assert.deepEqual(debris.filter((f) => fs.existsSync(f)), []);
   assert.ok(fs.existsSync(other));
 });
+
+test("a sweep's worker runs exactly the planned spec: fresh and a named algorithm reach it (the sweep checks the stored name)", () => {
+  const specs = path.join(dir, "fresh-specs.json");
+  const planned = { ...spec(7), fresh: true, overrides: { maxResponseTokens: 12, algorithm: "rloo" } };
+  fs.writeFileSync(specs, JSON.stringify([planned]));
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "spurious-sweep-runs-"));
+  try {
+    const r = cli("src/cli/sweep.ts", [specs, "--workers", "1"], { SPURIOUS_RUNS: scratch });
+    assert.equal(r.code, 0, r.err);
+    const name = runName(resolveSpec(planned));
+    const stored = readRun(path.join(scratch, `${name}.json`));
+    assert.equal(stored.spec.grpo.algorithm, "rloo");
+    assert.equal(stored.evals[0].fresh?.n, stored.spec.eval.testSize);
+    assert.deepEqual(fs.readdirSync(scratch).filter((f) => f.endsWith(".json")), [`${name}.json`], "no other run was stored");
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+});

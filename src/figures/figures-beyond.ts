@@ -116,6 +116,8 @@ export function memorisationRows(reports: readonly MemorisationReport[]): Row[] 
       const m = r.splits[s];
       row[`${s} acc.`] = round(m.greedy.accuracy);
       row[`${s} code %`] = round(m.greedy.codeFrequency);
+      row[`${s} acc. code`] = round(m.greedy.accuracyCode);
+      row[`${s} acc. language`] = round(m.greedy.accuracyLanguage);
       row[`${s} answer-line recall`] = round(m.recall);
       row[`${s} underived % of right`] = round(m.underived);
     }
