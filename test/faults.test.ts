@@ -48,8 +48,8 @@ function child(s: object, fault?: string, env: Record<string, string> = {}) {
   return { code: r.status, signal: r.signal, pid: r.pid, err: r.stderr };
 }
 
-function cli(script: string, args: string[], env: Record<string, string | undefined>) {
-  const r = spawnSync(process.execPath, [tsx, path.join(ROOT, script), ...args], { encoding: "utf8", env: { ...process.env, ...env }, timeout: 120_000 });
+function cli(script: string, args: string[], env: Record<string, string | undefined>, timeout = 120_000) {
+  const r = spawnSync(process.execPath, [tsx, path.join(ROOT, script), ...args], { encoding: "utf8", env: { ...process.env, ...env }, timeout });
   return { code: r.status, err: r.stderr, out: r.stdout };
 }
 
@@ -262,7 +262,8 @@ test("a sweep's worker runs exactly the planned spec: fresh and a named algorith
   fs.writeFileSync(specs, JSON.stringify([planned]));
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "spurious-sweep-runs-"));
   try {
-    const r = cli("src/cli/sweep.ts", [specs, "--workers", "1"], { SPURIOUS_RUNS: scratch });
+    // a sweep spawns a worker that loads the backend and runs: minutes on a loaded machine
+    const r = cli("src/cli/sweep.ts", [specs, "--workers", "1"], { SPURIOUS_RUNS: scratch }, 600_000);
     assert.equal(r.code, 0, r.err);
     const name = runName(resolveSpec(planned));
     const stored = readRun(path.join(scratch, `${name}.json`));
