@@ -85,7 +85,8 @@ test("the contaminated family is world 2's, named and labelled after its parent"
 
 test("a derivation holds when every written step computes and the answer is the last value", () => {
   for (const ok of ["python a=3+4*2#14;b=a-5#9 \\boxed{9}", "3+4*2-5 is 9 \\boxed{9}", "3+4 is 7, 7*2 is 14, 14-5 is 9 the answer is 9", "python a=3+4#7;b=a*2#14"]) assert.equal(derivationHolds(ok), true, ok);
-  for (const bad of ["python a=3+4*2#14;b=a-5#8 \\boxed{9}", "3+4 is 7, 8*2 is 16", "9", "\\boxed{9}", "3+4 is 7, 7*2 is 14 \\boxed{15}", "python a=3+4#7;b=c*2#14", "3+4*2 is 14, 14-5 is 9, 14-5 is 9, 14-5 is"]) {
+  // the first: a wrong step that the rest follows, so the answer is the last written value but not derived
+  for (const bad of ["python a=3+4#8;b=a*2#16 \\boxed{16}", "python a=3+4*2#14;b=a-5#8 \\boxed{9}", "3+4 is 7, 8*2 is 16", "9", "\\boxed{9}", "3+4 is 7, 7*2 is 14 \\boxed{15}", "python a=3+4#7;b=c*2#14", "3+4*2 is 14, 14-5 is 9, 14-5 is 9, 14-5 is"]) {
     assert.equal(derivationHolds(bad), false, bad);
   }
   const p = getSplit("test")[0];
