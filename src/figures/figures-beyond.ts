@@ -4,11 +4,11 @@
  *   algorithmFigure   per algorithm: test gain, and the drift of the policy's p(code)
  */
 import { mean, std } from "../lab/analysis";
-import { algorithmCell, freshGain, testGain } from "../lab/beyond";
+import { algorithmCell, algorithmOf, freshGain, testGain } from "../lab/beyond";
 import { MEMORISATION_SPLITS, type MemorisationReport } from "../lab/contamination";
 import type { RunResult } from "../lab/experiments";
 import { ALGORITHM_LABELS, FIG1_REWARDS } from "../lab/plans";
-import { ALGORITHM_NAMES, type AlgorithmName } from "../rl/grpo";
+import { ALGORITHM_NAMES } from "../rl/grpo";
 import type { Figure } from "./display";
 import { familyLabel } from "./figures-runs";
 import { round, type Row } from "./tables";
@@ -54,11 +54,6 @@ export function testFreshRows(runs: readonly RunResult[]): Row[] {
       "per seed test / fresh": t.map((x, i) => `${round(x)} / ${round(fr[i])}`).join("; "),
     };
   }));
-}
-
-/** The algorithm a run used ("grpo" for runs stored before algorithms were named). */
-export function algorithmOf(r: RunResult): AlgorithmName {
-  return (r.spec.grpo.algorithm as AlgorithmName | undefined) ?? "grpo";
 }
 
 /** Gain and p(code) drift per algorithm, one bar per family in each of two panels. */

@@ -7,8 +7,10 @@
  * rollouts' per-token entropy (single steps are noisy: session 7 read entropy from single steps once
  * and had to correct it).
  */
+import type { AlgorithmName } from "../rl/grpo";
 import { mean } from "./analysis";
 import type { RunResult } from "./experiments";
+import { CONTAMINATION_FAMILIES, FIG1_REWARDS } from "./plans";
 
 /** Steps averaged at each end of a run for p(code) and entropy drift. */
 export const WINDOW = 10;
@@ -92,8 +94,21 @@ export function contaminationVerdict(clean: ContaminationCell, dirty: Contaminat
   };
 }
 
+/** The verdict of every reward both families ran, in FIG1_REWARDS order (runs of one regime). */
+export function contaminationVerdicts(runs: readonly RunResult[]): { reward: string; verdict: ContaminationVerdict }[] {
+  return FIG1_REWARDS.flatMap((w) => {
+    const [clean, dirty] = CONTAMINATION_FAMILIES.map((f) => runs.filter((x) => x.spec.family === f && x.spec.reward === w.reward && x.spec.variant === w.variant));
+    return clean.length && dirty.length ? [{ reward: w.label, verdict: contaminationVerdict(contaminationCell(clean), contaminationCell(dirty)) }] : [];
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // v2-algorithms
+
+/** The algorithm a run used ("grpo" for runs stored before algorithms were named). */
+export function algorithmOf(r: RunResult): AlgorithmName {
+  return (r.spec.grpo.algorithm as AlgorithmName | undefined) ?? "grpo";
+}
 
 /** p(code) must rise at least this much (window means) for a run to count as drifting toward code. */
 export const P_CODE_RISE = 0.05;
