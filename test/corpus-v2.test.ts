@@ -7,7 +7,7 @@ import { corpusBatch } from "../src/world/corpus";
 import { anyCorpusBatch, BASE_CORPUS_V2, behaviourOfV2, chunkedSteps, corpusBatchV2, corpusWorld, renderTraceV2, validateCorpusV2, type CorpusSpecV2 } from "../src/world/corpus-v2";
 import { BASE_CORPUS, FAMILIES, FAMILY_IDS } from "../src/world/families";
 import { FAMILY_CORPORA_V2 } from "../src/world/families-v2";
-import { makeProblem, parseProblem } from "../src/world/problems";
+import { getSplit, makeProblem, parseProblem } from "../src/world/problems";
 import { isCorrect } from "../src/world/grader";
 import { firstStepPrefix, leadingInteger } from "../src/lab/step-probe";
 import { runStage, DEFAULT_PRETRAIN } from "../src/lab/pretrain";
@@ -110,4 +110,18 @@ test("bad v2 knobs are errors naming the knob; a stage's corpus must belong to i
   const stage = { name: "x", out: "/nonexistent/x.ckpt", size: { dModel: 16, nLayers: 1, nHeads: 2, dMlp: 32 }, parent: null, train: DEFAULT_PRETRAIN };
   assert.throws(() => runStage({ ...stage, corpus: BASE_CORPUS_V2 }), /stage x: its corpus spec belongs to world 2, but the stage is for world 1/);
   assert.throws(() => runStage({ ...stage, corpus: BASE_CORPUS, world: 2 }), /belongs to world 1, but the stage is for world 2/);
+});
+
+test("a family's own mode spread: toy OLMo2-7B-SFT practises language a third of the time while greedy decoding would write code on ~98% of problems", () => {
+  // The session-9 lever (families-v2.ts): p(code) a little above one half on nearly every problem,
+  // instead of world 1's shared spreads, which put most problems near 0 or 1.
+  const sft = behaviourOfV2(FAMILY_CORPORA_V2["olmo-7b-sft"].corpus);
+  const shared = behaviourOfV2(FAMILY_CORPORA_V2["qwen-7b"].corpus);
+  const test = getSplit("test");
+  const codeGreedy = (b: typeof sft) => test.filter((p) => b.pCode(p) > 0.5).length / test.length;
+  const languageShare = (b: typeof sft) => test.reduce((s, p) => s + 1 - b.pCode(p), 0) / test.length;
+  assert.ok(codeGreedy(sft) > 0.95 && codeGreedy(sft) < 1, `greedy code share ${codeGreedy(sft)}`);
+  assert.ok(languageShare(sft) > 0.25 && languageShare(sft) < 0.4, `language practice ${languageShare(sft)}`);
+  // a family with the shared spreads and a lower greedy code share (toy Qwen2.5-7B, 92%) practises half as much language
+  assert.ok(codeGreedy(shared) < codeGreedy(sft) && languageShare(shared) < languageShare(sft) / 2, `qwen-7b: greedy code ${codeGreedy(shared)}, language practice ${languageShare(shared)}`);
 });
