@@ -183,7 +183,7 @@ test("a world-2 family marked calibrated ships the evidence: its checkpoint from
     assert.ok(fs.existsSync(ck), `${id}: ${ck} is shipped`);
     const header = readCheckpointHeader(ck);
     assert.deepEqual(header.meta.corpus, fam.corpus, `${id}: pretrained on its spec's corpus`);
-    assert.equal(path.basename(String(header.meta.parent)), `${budgetedBase(fam.base, fam.baseSteps)}.ckpt`, `${id}: from its base at its budget`);
+    assert.equal(path.basename(String(header.meta.parent)), `${budgetedBase(fam.base, fam.baseSteps, fam.baseMode)}.ckpt`, `${id}: from its base at its budget`);
     const file = reportPath(id, checkpointSha(ck, 2), 2);
     assert.ok(fs.existsSync(file), `${id}: its evaluation ${file} is shipped`);
     const report = JSON.parse(fs.readFileSync(file, "utf8")) as BaseModelReport;

@@ -88,6 +88,18 @@ test("calibrate --world 2 without a v2 base: an error naming the pretrain comman
   assert.equal(header.meta.parent, path.join(data, "checkpoints", "world2", "base-d64-1steps.ckpt"));
   assert.throws(() => loadCheckpoint(ck, { world: 1 }), /belongs to world 2/);
   assert.ok(!fs.existsSync(path.join(data, "checkpoints", "olmo-7b.ckpt")), "nothing written in world 1's folder");
+  // a family whose base writes code at another rate (baseMode, toy OLMo2-7B-SFT's lineage) gets that base: its own checkpoint
+  const sft = getFamilyV2("olmo-7b-sft");
+  assert.equal(sft.baseMode, -3);
+  r = cli("pretrain.ts", ["--family", "olmo-7b-sft", "--world", "2", "--base-steps", "1", "--steps", "1"], data);
+  assert.equal(r.code, 0, r.err);
+  const sftBase = path.join(data, "checkpoints", "world2", "base-d48-1steps-mode-3.ckpt");
+  assert.equal(readCheckpointHeader(path.join(data, "checkpoints", "world2", "olmo-7b-sft.ckpt")).meta.parent, sftBase);
+  assert.deepEqual((readCheckpointHeader(sftBase).meta.corpus as { mode: unknown }).mode, { mean: -3, topicSpread: 0, operandSpread: 0 });
+  assert.ok(!fs.existsSync(path.join(data, "checkpoints", "world2", "base-d48-1steps.ckpt")), "the shared base at that budget is not what it continues from");
+  r = cli("pretrain.ts", ["--base", "base-d48", "--base-steps", "1", "--base-mode", "-3"], data);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /a base's mode \(--base-mode\) is a world-2 knob; add --world 2/);
   // the capacity of that base on a few problems: printed, fitted, not stored
   r = cli("calibrate.ts", ["--world", "2", "--problems", "12", "--json", "--base-steps", "1"], data);
   assert.equal(r.code, 0, r.err);
@@ -107,7 +119,7 @@ test("calibrate --world 2 without a v2 base: an error naming the pretrain comman
   // by default each family is fitted on its own base at its own budget: none of them is pretrained here
   r = cli("calibrate.ts", ["--world", "2", "--problems", "12"], data);
   assert.equal(r.code, 1);
-  const own = FAMILY_IDS.map((id) => budgetedBase(getFamilyV2(id).base, getFamilyV2(id).baseSteps)).filter((b, i, all) => all.indexOf(b) === i);
+  const own = FAMILY_IDS.map((id) => budgetedBase(getFamilyV2(id).base, getFamilyV2(id).baseSteps, getFamilyV2(id).baseMode)).filter((b, i, all) => all.indexOf(b) === i);
   assert.ok(r.err.includes(`world 2's shared bases are not pretrained yet (${own.map((b) => path.join(data, "checkpoints", "world2", `${b}.ckpt`)).join(", ")}); pretrain them first: `), r.err);
   const first = getFamilyV2(FAMILY_IDS[0]);
   assert.ok(r.err.includes(`npm run pretrain -- --base ${first.base} --world 2 --base-steps ${first.baseSteps} ; `), r.err);

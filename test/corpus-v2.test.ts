@@ -4,13 +4,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as crypto from "node:crypto";
 import { corpusBatch } from "../src/world/corpus";
-import { anyCorpusBatch, BASE_CORPUS_V2, behaviourOfV2, chunkedSteps, corpusBatchV2, corpusWorld, renderTraceV2, validateCorpusV2, type CorpusSpecV2 } from "../src/world/corpus-v2";
+import { anyCorpusBatch, BASE_CORPUS_V2, baseCorpusV2, behaviourOfV2, chunkedSteps, corpusBatchV2, corpusWorld, renderTraceV2, validateCorpusV2, type CorpusSpecV2 } from "../src/world/corpus-v2";
 import { BASE_CORPUS, FAMILIES, FAMILY_IDS } from "../src/world/families";
 import { FAMILY_CORPORA_V2 } from "../src/world/families-v2";
 import { getSplit, makeProblem, parseProblem } from "../src/world/problems";
 import { isCorrect } from "../src/world/grader";
 import { firstStepPrefix, leadingInteger } from "../src/lab/step-probe";
-import { runStage, DEFAULT_PRETRAIN } from "../src/lab/pretrain";
+import { budgetedBase, runStage, DEFAULT_PRETRAIN } from "../src/lab/pretrain";
 import { makeRng } from "../src/util/rng";
 
 const hash = (x: unknown) => crypto.createHash("sha256").update(JSON.stringify(x)).digest("hex").slice(0, 16);
@@ -112,16 +112,31 @@ test("bad v2 knobs are errors naming the knob; a stage's corpus must belong to i
   assert.throws(() => runStage({ ...stage, corpus: BASE_CORPUS, world: 2 }), /belongs to world 1, but the stage is for world 2/);
 });
 
-test("a family's own mode spread: toy OLMo2-7B-SFT practises language a third of the time while greedy decoding would write code on ~98% of problems", () => {
+test("a family's own mode spread: toy OLMo2-7B-SFT's corpus practises language on ~30% of examples while p(code) > 1/2 on every problem", () => {
   // The session-9 lever (families-v2.ts): p(code) a little above one half on nearly every problem,
-  // instead of world 1's shared spreads, which put most problems near 0 or 1.
+  // instead of world 1's shared spreads, which put most problems near 0 or 1. (Its network then writes
+  // language on 5% of problems greedily: its base learned arithmetic mostly in words, baseMode.)
   const sft = behaviourOfV2(FAMILY_CORPORA_V2["olmo-7b-sft"].corpus);
   const shared = behaviourOfV2(FAMILY_CORPORA_V2["qwen-7b"].corpus);
   const test = getSplit("test");
   const codeGreedy = (b: typeof sft) => test.filter((p) => b.pCode(p) > 0.5).length / test.length;
   const languageShare = (b: typeof sft) => test.reduce((s, p) => s + 1 - b.pCode(p), 0) / test.length;
-  assert.ok(codeGreedy(sft) > 0.95 && codeGreedy(sft) < 1, `greedy code share ${codeGreedy(sft)}`);
+  assert.ok(codeGreedy(sft) > 0.98, `greedy code share ${codeGreedy(sft)}`);
   assert.ok(languageShare(sft) > 0.25 && languageShare(sft) < 0.4, `language practice ${languageShare(sft)}`);
-  // a family with the shared spreads and a lower greedy code share (toy Qwen2.5-7B, 92%) practises half as much language
-  assert.ok(codeGreedy(shared) < codeGreedy(sft) && languageShare(shared) < languageShare(sft) / 2, `qwen-7b: greedy code ${codeGreedy(shared)}, language practice ${languageShare(shared)}`);
+  // a family with the shared spreads and a lower greedy code share (toy Qwen2.5-7B, 93%) practises about half as much language
+  assert.ok(codeGreedy(shared) < codeGreedy(sft) && languageShare(shared) < 0.6 * languageShare(sft), `qwen-7b: greedy code ${codeGreedy(shared)}, language practice ${languageShare(shared)}`);
+});
+
+test("a base of another code share (world 2's baseMode): its own checkpoint name, the shared corpus with the mode redrawn", () => {
+  assert.equal(baseCorpusV2(), BASE_CORPUS_V2);
+  const lang = baseCorpusV2(-3);
+  assert.deepEqual({ ...lang, mode: BASE_CORPUS_V2.mode }, BASE_CORPUS_V2);
+  const codeShare = (c: CorpusSpecV2) => corpusBatchV2(c, makeRng("base-mode-test").fork("batch", 0), 2000).filter((e) => e.choice.mode === "code").length / 2000;
+  assert.ok(Math.abs(codeShare(BASE_CORPUS_V2) - 0.5) < 0.05, `shared base ${codeShare(BASE_CORPUS_V2)}`);
+  assert.ok(Math.abs(codeShare(lang) - 1 / (1 + Math.exp(3))) < 0.015, `mode -3 ${codeShare(lang)}`);
+  assert.throws(() => baseCorpusV2(Number.NaN), /a base's mode must be a finite logit of p\(code\), got NaN/);
+  assert.equal(budgetedBase("base-d48"), "base-d48");
+  assert.equal(budgetedBase("base-d48", 1600), "base-d48-1600steps");
+  assert.equal(budgetedBase("base-d48", 1600, -3), "base-d48-1600steps-mode-3");
+  assert.throws(() => budgetedBase("base-d48", 1600, Number.POSITIVE_INFINITY), /a base's mode must be a finite logit/);
 });

@@ -8,7 +8,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT } from "../src/util/paths";
 import { figureNotInWorld, findFigure, NOTEBOOKS, readmeTables, registryProblems } from "../src/lab/registry";
-import { familiesOfWorld } from "../src/world/families-v2";
+import { FAMILY_CORPORA_V2, familiesOfWorld, shipsFamily } from "../src/world/families-v2";
+import { FAMILY_IDS } from "../src/world/families";
 import { notebookWorld } from "../scripts/notebooks";
 
 interface Cell { cell_type: string; source: string[] | string }
@@ -59,10 +60,19 @@ test("npm run sweep -- 04-interventions lists every run the notebook shows, the 
 });
 
 test("a figure is drawn in a world only from runs that world has: its family calibrated there, a study in its own world", () => {
-  // toy OLMo2-7B-SFT is not calibrated in world 2 (REPRODUCTION.md, "World 2"); if that changes, pick another case here
-  assert.ok(!(familiesOfWorld(2) as string[]).includes("olmo-7b-sft"));
-  assert.match(figureNotInWorld(findFigure("02-rewards/curves-olmo-7b-sft"), 2) ?? "", /olmo-7b-sft is not calibrated in world 2/);
-  assert.equal(figureNotInWorld(findFigure("02-rewards/curves-olmo-7b-sft"), 1), null);
+  // Every family is calibrated in both worlds since session 9; a calibration pass (calibrated: false)
+  // is what a family is while its row is being fitted, so mark one as such for the length of the check.
+  assert.deepEqual(familiesOfWorld(2), [...FAMILY_IDS]);
+  assert.equal(figureNotInWorld(findFigure("02-rewards/curves-olmo-7b-sft"), 2), null);
+  const spec = FAMILY_CORPORA_V2["olmo-7b-sft"];
+  spec.calibrated = false;
+  try {
+    assert.ok(!shipsFamily(2, "olmo-7b-sft") && shipsFamily(1, "olmo-7b-sft"));
+    assert.match(figureNotInWorld(findFigure("02-rewards/curves-olmo-7b-sft"), 2) ?? "", /olmo-7b-sft is not calibrated in world 2/);
+    assert.equal(figureNotInWorld(findFigure("02-rewards/curves-olmo-7b-sft"), 1), null);
+  } finally {
+    spec.calibrated = true;
+  }
   assert.equal(figureNotInWorld(findFigure("02-rewards/curves-qwen-math-7b"), 2), null);
   assert.equal(figureNotInWorld(findFigure("02-rewards/fig1-gains"), 2), null);
   // The regime study and the batch-shape investigation were run in world 1 only; the 200-step curves in world 2.
@@ -89,14 +99,15 @@ test("a notebook's world is its settings cell's WORLD (npm start expects that wo
   assert.throws(() => notebookWorld(bad), /bad\.ipynb: not a readable notebook/);
 });
 
-test("npm run sweep -- <notebook> --world 2 leaves out the families world 2 has not calibrated, and says so", () => {
+test("npm run sweep -- <notebook> --world 2 runs every family world 2 has calibrated (all six), and leaves out studies of the other world", () => {
   const r = spawnSync(process.execPath, [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "src/cli/sweep.ts"), "02-rewards-across-families", "--world", "2", "--dry-run"], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
   const families = familiesOfWorld(2);
   const lines = r.stdout.trim().split("\n").filter((l) => l.includes("-default-")); // Fig. 1's runs (gt-200's are --scale full)
   assert.equal(lines.length, families.length * 10); // gt and random x 3 seeds, four rewards x 1
   for (const l of lines) assert.ok(families.some((f) => l.includes(` w2-${f}-`)), l);
-  assert.match(r.stderr, /left out, not calibrated in their world .*olmo-7b-sft \(world 2\)/);
+  assert.equal(families.length, FAMILY_IDS.length);
+  assert.doesNotMatch(r.stderr, /left out, not calibrated/);
   // in world 1 the notebook's world-2 studies are left out, and a world-1 study named in world 2 is refused
   const w1 = spawnSync(process.execPath, [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "src/cli/sweep.ts"), "02-rewards-across-families", "--dry-run"], { encoding: "utf8" });
   assert.equal(w1.status, 0, w1.stderr);

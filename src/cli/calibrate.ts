@@ -106,7 +106,7 @@ async function calibrateWorld1(json: boolean): Promise<void> {
 
 /** The capacity table as printed: final-answer accuracy (first-step value accuracy) per mode, size and operation count. */
 function printCapacity(t: StoredCapacity): void {
-  console.log(`${t.family ? `${t.family} (from ${t.parent})` : `${t.base}, pretrained ${t.steps ?? BASE_STEPS} steps`} (world ${t.world}, checkpoint ${t.checkpointSha.slice(0, 12)}, ${t.problems} test problems): % final answers right (% first written values right), first step forced at the size`);
+  console.log(`${t.family ? `${t.family} (from ${t.parent})` : `${t.base}, pretrained ${t.steps ?? BASE_STEPS} steps${t.mode === undefined ? "" : ` on code at logit ${t.mode}`}`} (world ${t.world}, checkpoint ${t.checkpointSha.slice(0, 12)}, ${t.problems} test problems): % final answers right (% first written values right), first step forced at the size`);
   const cols = t.cells.filter((c) => c.mode === "code").map((c) => ({ size: c.size, ops: c.ops }));
   console.log(`  ${"mode".padEnd(9)}${cols.map((c) => `size ${c.size}, ${c.ops} ops`.padStart(18)).join("")}`);
   for (const mode of MODES) {
@@ -135,12 +135,14 @@ function printFit(id: string, fit: FitV2, target: Table1Target, calibrated: bool
 }
 
 
-/** A shared base at a pretraining budget: what a capacity table is measured on. */
+/** A shared base at a pretraining budget (and world 2's code share in its corpus): what a capacity table is measured on. */
 interface BaseAt {
   base: BaseId;
   steps: number;
+  mode?: number;
 }
-const baseAtText = (b: BaseAt) => `${b.base} @ ${b.steps} steps`;
+const baseAtText = (b: BaseAt) => `${b.base} @ ${b.steps} steps${b.mode === undefined ? "" : `, mode ${b.mode}`}`;
+const baseName = (b: BaseAt) => budgetedBase(b.base, b.steps, b.mode);
 
 /**
  * World 2. By default every family is fitted on its own base at its own budget (families-v2.ts), and
@@ -152,21 +154,21 @@ async function calibrateWorld2(world: World, opts: { base?: BaseId; steps?: numb
   const explore = opts.base !== undefined || opts.steps !== undefined;
   const ownBase = (id: string): BaseAt => {
     const fam = getFamilyV2(id);
-    return { base: fam.base, steps: fam.baseSteps };
+    return { base: fam.base, steps: fam.baseSteps, ...(fam.baseMode === undefined ? {} : { mode: fam.baseMode }) };
   };
   // The families' own bases, each once (keyed by the budgeted checkpoint's name).
-  const ownBases = new Map(FAMILY_IDS.map(ownBase).map((b) => [budgetedBase(b.base, b.steps), b]));
+  const ownBases = new Map(FAMILY_IDS.map(ownBase).map((b) => [baseName(b), b]));
   const wanted: BaseAt[] = explore ? (opts.base ? [opts.base] : [...BASE_IDS]).map((base) => ({ base, steps: opts.steps ?? BASE_STEPS })) : [...ownBases.values()];
-  const ck = (b: BaseAt) => checkpointPath(budgetedBase(b.base, b.steps), world);
+  const ck = (b: BaseAt) => checkpointPath(baseName(b), world);
   const missing = wanted.filter((b) => !fs.existsSync(ck(b)));
-  if (missing.length === wanted.length) throw new Error(`world ${world}'s shared base${wanted.length > 1 ? "s are" : " is"} not pretrained yet (${wanted.map(ck).join(", ")}); pretrain ${wanted.length > 1 ? "them" : "it"} first: ${wanted.map((b) => pretrainBaseCommand(b.base, world, b.steps)).join(" ; ")}`);
+  if (missing.length === wanted.length) throw new Error(`world ${world}'s shared base${wanted.length > 1 ? "s are" : " is"} not pretrained yet (${wanted.map(ck).join(", ")}); pretrain ${wanted.length > 1 ? "them" : "it"} first: ${wanted.map((b) => pretrainBaseCommand(b.base, world, b.steps, b.mode)).join(" ; ")}`);
   const tables: { at: BaseAt; table: StoredCapacity }[] = [];
   for (const at of wanted) {
     if (missing.includes(at)) {
-      console.error(`[calibrate] world ${world}'s ${baseAtText(at)} is not pretrained yet: its families are skipped (${pretrainBaseCommand(at.base, world, at.steps)})`);
+      console.error(`[calibrate] world ${world}'s ${baseAtText(at)} is not pretrained yet: its families are skipped (${pretrainBaseCommand(at.base, world, at.steps, at.mode)})`);
       continue;
     }
-    const table = await baseCapacity(at.base, { world, problems: opts.problems, steps: at.steps });
+    const table = await baseCapacity(at.base, { world, problems: opts.problems, steps: at.steps, mode: at.mode });
     tables.push({ at, table });
     printCapacity(table);
   }
@@ -175,7 +177,7 @@ async function calibrateWorld2(world: World, opts: { base?: BaseId; steps?: numb
     if (explore) console.log(`fits on ${baseAtText(at)}:`);
     for (const id of FAMILY_IDS) {
       const fam = getFamilyV2(id);
-      const own = fam.base === at.base && fam.baseSteps === at.steps;
+      const own = baseName(ownBase(id)) === baseName(at);
       if (!explore && !own) continue;
       // The second pass reads the family's own checkpoint, only meaningful if it was pretrained from this base.
       const famCk = checkpointPath(id, world);
@@ -209,7 +211,7 @@ async function calibrateWorld2(world: World, opts: { base?: BaseId; steps?: numb
       const fitParts: FitParts = report && !specChanged ? refitParts(fam.target, report.test) : { mode: true, code: true, language: true };
       const fit = calibrateV2(fam.corpus, target, fitOn, { fit: fitParts });
       const c = fit.corpus;
-      fits.push({ family: id, base: at.base, baseSteps: at.steps, mode: c.mode.mean, ...(c.modeByOps === undefined ? {} : { modeByOps: c.modeByOps }), steps: { code: [c.steps.code.two.mean, c.steps.code.three.mean], language: [c.steps.language.two.mean, c.steps.language.three.mean] }, target, prediction: fit.prediction, maxError: fit.error, reachable: fit.reachable, calibrated: fam.calibrated });
+      fits.push({ family: id, base: at.base, baseSteps: at.steps, ...(at.mode === undefined ? {} : { baseMode: at.mode }), mode: c.mode.mean, ...(c.modeByOps === undefined ? {} : { modeByOps: c.modeByOps }), steps: { code: [c.steps.code.two.mean, c.steps.code.three.mean], language: [c.steps.language.two.mean, c.steps.language.three.mean] }, target, prediction: fit.prediction, maxError: fit.error, reachable: fit.reachable, calibrated: fam.calibrated });
       if (report) {
         const v = rowWithinTolerance(fam.target, report.test);
         console.log(specChanged

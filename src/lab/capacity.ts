@@ -41,6 +41,8 @@ export interface StoredCapacity extends CapacityTable {
   base: BaseId;
   /** The base's pretraining budget (optimizer steps); absent in tables stored before budgets existed = BASE_STEPS. */
   steps?: number;
+  /** The logit of p(code) in the base's corpus when it is not the shared 0 (baseCorpusV2). */
+  mode?: number;
   /** A family's own checkpoint was measured (after its continued pretraining), from `parent` (a checkpoint file name). */
   family?: FamilyId;
   parent?: string;
@@ -75,21 +77,22 @@ export function capacityPath(base: string, sha: string, world: World): string {
 }
 
 /** The pretraining command that makes a missing base. */
-export const pretrainBaseCommand = (base: string, world: World, steps = BASE_STEPS) => `npm run pretrain -- --base ${base}${world === 1 ? "" : ` --world ${world}`}${steps === BASE_STEPS ? "" : ` --base-steps ${steps}`}`;
+export const pretrainBaseCommand = (base: string, world: World, steps = BASE_STEPS, mode?: number) => `npm run pretrain -- --base ${base}${world === 1 ? "" : ` --world ${world}`}${steps === BASE_STEPS ? "" : ` --base-steps ${steps}`}${mode === undefined ? "" : ` --base-mode ${mode}`}`;
 
 /**
  * The capacity table of a world's shared base: the stored one for its current checkpoint, else
  * measured (and stored unless `problems` limits it to a smoke check). A missing base is an error
  * naming the command that pretrains it.
  */
-export async function baseCapacity(base: BaseId, opts: { world: World; problems?: number; quiet?: boolean; steps?: number }): Promise<StoredCapacity> {
+export async function baseCapacity(base: BaseId, opts: { world: World; problems?: number; quiet?: boolean; steps?: number; mode?: number }): Promise<StoredCapacity> {
   const world = opts.world;
   if (world === 1) throw new Error("capacity tables by step size are world 2's (world 1 measures a capacity per mode: npm run calibrate)");
-  const name = budgetedBase(base, opts.steps);
+  const name = budgetedBase(base, opts.steps, opts.mode);
   const ck = checkpointPath(name, world);
-  if (!fs.existsSync(ck)) throw new Error(`no world-${world} ${name} checkpoint (${ck}); pretrain it first: ${pretrainBaseCommand(base, world, opts.steps)}`);
-  expectBudget(ck, world, opts.steps ?? BASE_STEPS, `move it away and pretrain it again: ${pretrainBaseCommand(base, world, opts.steps)}`);
-  return storedCapacity(name, ck, { ...opts, about: { base, steps: opts.steps ?? BASE_STEPS } });
+  const command = pretrainBaseCommand(base, world, opts.steps, opts.mode);
+  if (!fs.existsSync(ck)) throw new Error(`no world-${world} ${name} checkpoint (${ck}); pretrain it first: ${command}`);
+  expectBudget(ck, world, opts.steps ?? BASE_STEPS, `move it away and pretrain it again: ${command}`);
+  return storedCapacity(name, ck, { ...opts, about: { base, steps: opts.steps ?? BASE_STEPS, ...(opts.mode === undefined ? {} : { mode: opts.mode }) } });
 }
 
 /**
@@ -110,7 +113,7 @@ export async function familyCapacity(family: FamilyId, opts: { world: World; pro
   return storedCapacity(family, ck, { ...opts, about: { base: getFamilyV2(family).base, steps, family, parent: parent ? path.basename(String(parent)) : undefined } });
 }
 
-async function storedCapacity(name: string, ck: string, opts: { world: World; problems?: number; quiet?: boolean; about: Pick<StoredCapacity, "base" | "steps" | "family" | "parent"> }): Promise<StoredCapacity> {
+async function storedCapacity(name: string, ck: string, opts: { world: World; problems?: number; quiet?: boolean; about: Pick<StoredCapacity, "base" | "steps" | "mode" | "family" | "parent"> }): Promise<StoredCapacity> {
   const world = opts.world;
   const sha = checkpointSha(ck, world);
   const file = capacityPath(name, sha, world);

@@ -49,13 +49,16 @@ export const BASE_STEPS = 4000;
 /**
  * The checkpoint name of a shared base at a pretraining budget: the default budget keeps the plain
  * name ("base-d64"), any other is its own checkpoint ("base-d64-2000steps"), so a budget is never
- * confused with another. A budgeted base starts from the same initialisation and sees the same
+ * confused with another; likewise a world-2 base whose corpus writes code at another rate
+ * ("base-d48-1600steps-mode-3", baseCorpusV2). A budgeted base starts from the same initialisation and sees the same
  * batches (its stage is named by the base id); only its schedule is shorter or longer, as when a
  * model family is trained at several sizes of compute.
  */
-export function budgetedBase(base: string, steps: number = BASE_STEPS): string {
+export function budgetedBase(base: string, steps: number = BASE_STEPS, mode?: number): string {
   if (!(Number.isInteger(steps) && steps >= 1)) throw new Error(`a base's pretraining budget must be an integer number of steps >= 1, got ${steps}`);
-  return steps === BASE_STEPS ? base : `${base}-${steps}steps`;
+  if (mode !== undefined && !Number.isFinite(mode)) throw new Error(`a base's mode must be a finite logit of p(code), got ${String(mode)}`);
+  // a base whose corpus writes code at another rate (world 2, baseCorpusV2) is its own checkpoint too
+  return `${steps === BASE_STEPS ? base : `${base}-${steps}steps`}${mode === undefined ? "" : `-mode${mode}`}`;
 }
 
 /**

@@ -132,6 +132,17 @@ export const BASE_CORPUS_V2: CorpusSpecV2 = {
   topicSeed: "base-v2",
 };
 
+/**
+ * A v2 base's corpus with another share of code: `mode` is the logit of p(code) on every problem
+ * (absent: the shared base's 0, both modes equally). Only the mode changes; a base pretrained on it
+ * sees the same batch stream, so its every example is the shared base's with the mode redrawn.
+ */
+export function baseCorpusV2(mode?: number): CorpusSpecV2 {
+  if (mode === undefined) return BASE_CORPUS_V2;
+  if (!Number.isFinite(mode)) throw new Error(`a base's mode must be a finite logit of p(code), got ${String(mode)}`);
+  return { ...BASE_CORPUS_V2, mode: FLAT(mode) };
+}
+
 /** Check a spec's knobs; an error names the knob and its valid range. */
 export function validateCorpusV2(c: CorpusSpecV2): void {
   if (c.world !== 2) throw new Error(`corpus spec: world must be 2 for a world-2 corpus, got ${JSON.stringify(c.world)}`);

@@ -42,6 +42,14 @@ export interface FamilyCorpusV2 {
    */
   base: BaseId;
   baseSteps: number;
+  /**
+   * The logit of p(code) in its base's corpus (baseCorpusV2; absent: the shared base's 0, both modes
+   * equally). A pre-RL prior of lineage: toy OLMo2-7B-SFT's base learned its arithmetic mostly in
+   * words before the family's stage taught it code, as the real OLMo2-7B-SFT is an SFT of OLMo2-7B,
+   * a base that writes no code (Table 1). Only that lineage gives one network a mode it computes
+   * worse than the other: on a shared base, practice makes whatever a mode writes equally good.
+   */
+  baseMode?: number;
   /** True once its measured model lands on its Table 1 row (issue 11, item 2); false = a calibration pass. */
   calibrated: boolean;
 }
@@ -71,13 +79,11 @@ export const FAMILY_CORPORA_V2: Record<FamilyId, FamilyCorpusV2> = {
   "qwen-math-7b": { base: "base-d64", baseSteps: 1200, corpus: corpusV2("qwen-math-7b", { code: [-1.6, -3.3], language: [-2, 4.5] }, 0.8), calibrated: true },
   "qwen-math-1.5b": { base: "base-d48", baseSteps: 1800, corpus: corpusV2("qwen-math-1.5b", { code: [-2.5, -1.4], language: [-0.2, 4.3] }, 1.2, -4), calibrated: true },
   "qwen-7b": { base: "base-d64", baseSteps: 1350, corpus: corpusV2("qwen-7b", { code: [-2.9, 0.4], language: [-1.8, -4.2] }), calibrated: true },
-  // Not reachable with this world's levers (REPRODUCTION.md, "World 2": 16 passes, sessions 7 and 9).
-  // Whatever a mode writes, the family stage's practice lifts it, and both modes share one network's
-  // arithmetic, so language never lands 19 points above code. Kept: the closest pass (session 9's
-  // first: a mode spread of its own, so that language is practised a third of the time while greedy
-  // decoding writes code on 98% of problems; measured 98.2 / 27.3 / 33.3, code 1.3 points outside
-  // its tolerance).
-  "olmo-7b-sft": { base: "base-d48", baseSteps: 1600, corpus: corpusV2("olmo-7b-sft", { code: [2.4, 0.3], language: [-3, -4] }, { mean: 0.7, topicSpread: 0.2, operandSpread: 0.2 }, 0.5), calibrated: false },
+  // Lands only from a base that learned its arithmetic mostly in words (baseMode -3: 5% code), as the
+  // real OLMo2-7B-SFT is an SFT of OLMo2-7B; from the shared base, 16 passes never did (REPRODUCTION.md,
+  // "World 2"). Its own mode spread lets language be practised on ~30% of its examples while greedy
+  // decoding writes code on ~95% of problems.
+  "olmo-7b-sft": { base: "base-d48", baseSteps: 1600, baseMode: -3, corpus: corpusV2("olmo-7b-sft", { code: [2.4, 0.3], language: [-3, -4] }, { mean: 0.9, topicSpread: 0.2, operandSpread: 0.2 }, 0.5), calibrated: true },
   "olmo-7b": { base: "base-d64", baseSteps: 600, corpus: corpusV2("olmo-7b", { code: [1, 3], language: [-1.5, 5.4] }), calibrated: true },
   "llama-8b-instruct": { base: "base-d64", baseSteps: 1100, corpus: corpusV2("llama-8b-instruct", { code: [1, 2], language: [0.3, 4.7] }), calibrated: true },
 };
@@ -102,6 +108,7 @@ export interface FamilySpecV2 extends Omit<FamilySpec, "corpus"> {
   corpus: CorpusSpecV2;
   calibrated: boolean;
   baseSteps: number;
+  baseMode?: number;
   /** The family whose continued-pretraining batches it sees (a derived family: its parent's; else itself). */
   stream: FamilyId;
 }
