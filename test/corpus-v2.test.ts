@@ -129,6 +129,8 @@ test("a family's own mode spread: toy OLMo2-7B-SFT's corpus practises language o
 
 test("a base of another code share (world 2's baseMode): its own checkpoint name, the shared corpus with the mode redrawn", () => {
   assert.equal(baseCorpusV2(), BASE_CORPUS_V2);
+  assert.equal(baseCorpusV2(0), BASE_CORPUS_V2); // the shared base's own mode: the same base, not a copy under another name
+  assert.equal(budgetedBase("base-d48", 1600, 0), "base-d48-1600steps");
   const lang = baseCorpusV2(-3);
   assert.deepEqual({ ...lang, mode: BASE_CORPUS_V2.mode }, BASE_CORPUS_V2);
   const codeShare = (c: CorpusSpecV2) => corpusBatchV2(c, makeRng("base-mode-test").fork("batch", 0), 2000).filter((e) => e.choice.mode === "code").length / 2000;

@@ -58,7 +58,7 @@ export function budgetedBase(base: string, steps: number = BASE_STEPS, mode?: nu
   if (!(Number.isInteger(steps) && steps >= 1)) throw new Error(`a base's pretraining budget must be an integer number of steps >= 1, got ${steps}`);
   if (mode !== undefined && !Number.isFinite(mode)) throw new Error(`a base's mode must be a finite logit of p(code), got ${String(mode)}`);
   // a base whose corpus writes code at another rate (world 2, baseCorpusV2) is its own checkpoint too
-  return `${steps === BASE_STEPS ? base : `${base}-${steps}steps`}${mode === undefined ? "" : `-mode${mode}`}`;
+  return `${steps === BASE_STEPS ? base : `${base}-${steps}steps`}${mode === undefined || mode === 0 ? "" : `-mode${mode}`}`;
 }
 
 /**

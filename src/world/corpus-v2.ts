@@ -138,7 +138,7 @@ export const BASE_CORPUS_V2: CorpusSpecV2 = {
  * sees the same batch stream, so its every example is the shared base's with the mode redrawn.
  */
 export function baseCorpusV2(mode?: number): CorpusSpecV2 {
-  if (mode === undefined) return BASE_CORPUS_V2;
+  if (mode === undefined || mode === 0) return BASE_CORPUS_V2;
   if (!Number.isFinite(mode)) throw new Error(`a base's mode must be a finite logit of p(code), got ${String(mode)}`);
   return { ...BASE_CORPUS_V2, mode: FLAT(mode) };
 }

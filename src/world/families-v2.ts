@@ -5,8 +5,9 @@
  *
  * The pre-RL priors per family, fitted by `npm run calibrate -- --world 2` (REPRODUCTION.md, "World
  * 2", has every pass): the means of p(code) and of the step-size logits steps[mode].two/.three
- * (their spreads are world 1's shared L(...), topic 1.5 and operand 1.0; formats and repetition are
- * world 1's), and the base the family continues from with that base's pretraining budget.
+ * (their spreads are world 1's shared L(...), topic 1.5 and operand 1.0, except toy OLMo2-7B-SFT's
+ * p(code); formats and repetition are world 1's), and the base the family continues from with that
+ * base's pretraining budget (and, for toy OLMo2-7B-SFT, its base's share of code).
  * Capability is width x pretraining budget, and the family's own 600 continued steps are practice
  * too: toy Qwen2.5-Math-7B continued from base-d64 at 2,000 steps computed three operations in one
  * step 43-47% of the time, its base 24-27%, and landed 20-25 points above its row. So the budgets
@@ -22,7 +23,9 @@
  *                         step-size mix gives its 35-point gap between the modes (session 6: 22 at
  *                         most), and which problems a mode is used on does
  *   qwen-7b               code in big statements, language in small steps
- *   olmo-7b-sft           code in big statements (its code is the worse mode, 21%)
+ *   olmo-7b-sft           code in big statements (its code is the worse mode, 21%), from a base that
+ *                         learned its arithmetic mostly in words (baseMode: the real OLMo2-7B-SFT is
+ *                         an SFT of a no-code base), with p(code) a little above one half everywhere
  *   olmo-7b, llama        no code (their code means are unused by their corpora: they write none);
  *                         language in big steps
  * `calibrated: true` once the family's measured row lands on Table 1 (every cell within 5 points,
