@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { calibrateV2, capacityOf, greedySize, predictTableV2, refitParts, type CapacityTable } from "../src/world/calibration-v2";
-import { BASE_CORPUS_V2, behaviourOfV2, type CorpusSpecV2 } from "../src/world/corpus-v2";
+import { BASE_CORPUS_V2, baseCorpusV2, behaviourOfV2, type CorpusSpecV2 } from "../src/world/corpus-v2";
 import { FAMILY_CORPORA_V2, getFamilyV2 } from "../src/world/families-v2";
 import { BASE_IDS, FAMILIES, FAMILY_IDS, SIZES, type Logistic } from "../src/world/families";
 import { getSplit } from "../src/world/problems";
@@ -184,6 +184,12 @@ test("a world-2 family marked calibrated ships the evidence: its checkpoint from
     const header = readCheckpointHeader(ck);
     assert.deepEqual(header.meta.corpus, fam.corpus, `${id}: pretrained on its spec's corpus`);
     assert.equal(path.basename(String(header.meta.parent)), `${budgetedBase(fam.base, fam.baseSteps, fam.baseMode)}.ckpt`, `${id}: from its base at its budget`);
+    // and that base is shipped and is what its name says: its budget and its code share (baseMode)
+    const base = checkpointPath(budgetedBase(fam.base, fam.baseSteps, fam.baseMode), 2);
+    assert.ok(fs.existsSync(base), `${id}: its base ${base} is shipped`);
+    const baseMeta = readCheckpointHeader(base).meta as { corpus: unknown; train: { steps: number } };
+    assert.deepEqual(baseMeta.corpus, baseCorpusV2(fam.baseMode), `${id}: its base's corpus`);
+    assert.equal(baseMeta.train.steps, fam.baseSteps, `${id}: its base's budget`);
     const file = reportPath(id, checkpointSha(ck, 2), 2);
     assert.ok(fs.existsSync(file), `${id}: its evaluation ${file} is shipped`);
     const report = JSON.parse(fs.readFileSync(file, "utf8")) as BaseModelReport;

@@ -90,7 +90,6 @@ test("calibrate --world 2 without a v2 base: an error naming the pretrain comman
   assert.ok(!fs.existsSync(path.join(data, "checkpoints", "olmo-7b.ckpt")), "nothing written in world 1's folder");
   // a family whose base writes code at another rate (baseMode, toy OLMo2-7B-SFT's lineage) gets that base: its own checkpoint
   const sft = getFamilyV2("olmo-7b-sft");
-  assert.equal(sft.baseMode, -3);
   r = cli("pretrain.ts", ["--family", "olmo-7b-sft", "--world", "2", "--base-steps", "1", "--steps", "1"], data);
   assert.equal(r.code, 0, r.err);
   const sftBase = path.join(data, "checkpoints", "world2", "base-d48-1steps-mode-3.ckpt");
@@ -123,6 +122,19 @@ test("calibrate --world 2 without a v2 base: an error naming the pretrain comman
   assert.ok(r.err.includes(`world 2's shared bases are not pretrained yet (${own.map((b) => path.join(data, "checkpoints", "world2", `${b}.ckpt`)).join(", ")}); pretrain them first: `), r.err);
   const first = getFamilyV2(FAMILY_IDS[0]);
   assert.ok(r.err.includes(`npm run pretrain -- --base ${first.base} --world 2 --base-steps ${first.baseSteps} ; `), r.err);
+  // toy OLMo2-7B-SFT's own base is named with its mode, and so is the command that makes it
+  assert.ok(r.err.includes(`npm run pretrain -- --base base-d48 --world 2 --base-steps ${sft.baseSteps} --base-mode -3`), r.err);
+  // --base-mode measures a base of that code share (here the 1-step one pretrained above) and fits every family on it
+  r = cli("calibrate.ts", ["--world", "2", "--base", "base-d48", "--base-steps", "1", "--base-mode", "-3", "--problems", "12", "--json"], data);
+  assert.equal(r.code, 0, r.err);
+  const modeJson = JSON.parse(r.out.trim().split("\n").pop()!);
+  assert.deepEqual([modeJson.capacity[0].base, modeJson.capacity[0].steps, modeJson.capacity[0].mode], ["base-d48", 1, -3]);
+  assert.ok(modeJson.fits.every((x: { baseMode: number }) => x.baseMode === -3));
+  // a base whose file name says one mode and whose corpus another is refused, naming both
+  fs.copyFileSync(sftBase, path.join(data, "checkpoints", "world2", "base-d48-1steps-mode-2.ckpt"));
+  r = cli("calibrate.ts", ["--world", "2", "--base", "base-d48", "--base-steps", "1", "--base-mode", "-2", "--problems", "12"], data);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /base-d48-1steps-mode-2\.ckpt was pretrained with code at logit -3, not -2 \(its base mode\); move it away and pretrain it again: npm run pretrain -- --base base-d48 --world 2 --base-steps 1 --base-mode -2/);
   // a family's own capacity table (its continued pretraining is more practice): named by family and parent, a smoke one not stored
   const saved = process.env.SPURIOUS_DATA;
   process.env.SPURIOUS_DATA = data;

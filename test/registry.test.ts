@@ -61,7 +61,8 @@ test("npm run sweep -- 04-interventions lists every run the notebook shows, the 
 
 test("a figure is drawn in a world only from runs that world has: its family calibrated there, a study in its own world", () => {
   // Every family is calibrated in both worlds since session 9; a calibration pass (calibrated: false)
-  // is what a family is while its row is being fitted, so mark one as such for the length of the check.
+  // is what a family is while its row is being fitted, so mark one as such for the length of the check
+  // (synchronously, restored in finally: no other test of this file runs meanwhile).
   assert.deepEqual(familiesOfWorld(2), [...FAMILY_IDS]);
   assert.equal(figureNotInWorld(findFigure("02-rewards/curves-olmo-7b-sft"), 2), null);
   const spec = FAMILY_CORPORA_V2["olmo-7b-sft"];

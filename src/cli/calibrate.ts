@@ -23,12 +23,15 @@
  *     runs on it, the target shifted by what that table still mispredicts; only the cells measured
  *     more than REFIT_THRESHOLD (3) points off are refitted (refitParts), and a row within tolerance
  *     says so ("lands on Table 1": mark the spec calibrated). A cell outside every mean's reach means
- *     the family's base budget (baseSteps) is wrong, not its means.
- *  Each family is fitted on its own base at its own pretraining budget (base, baseSteps in
- *  families-v2.ts: capability is width x budget, issue 11). --base <id> and/or --base-steps N
- *  instead measure that base (or every base) at that budget (default 4,000) and fit every family on
- *  it, to see what a budget allows; --problems N measures on the first N test problems (a smoke
- *  check: nothing is stored).
+ *     the family's base (budget baseSteps, or code share baseMode) is wrong, not its means; and a
+ *     row whose modes need a gap that one base's arithmetic does not give (toy OLMo2-7B-SFT: code
+ *     19 points below language) needs a base that practised one mode less (baseMode). The fit does
+ *     not model that lineage: the network's own mode choice then decides, measured by passes.
+ *  Each family is fitted on its own base at its own pretraining budget and mode (base, baseSteps,
+ *  baseMode in families-v2.ts: capability is width x budget, issue 11). --base <id>, --base-steps N
+ *  and/or --base-mode x instead measure that base (or every base) at that budget (default 4,000)
+ *  and code share (default 0) and fit every family on it, to see what a base allows; --problems N
+ *  measures on the first N test problems (a smoke check: nothing is stored).
  */
 import * as fs from "node:fs";
 import { initBackend } from "../model/backend";
@@ -37,7 +40,7 @@ import { calibrateV2, predictTableV2, refitParts, REFIT_THRESHOLD, type FitParts
 import { checkpointSha, readCheckpointHeader } from "../model/checkpoint";
 import { reportPath, type BaseModelReport } from "../lab/basemodels";
 import { baseCapacity, familyCapacity, pretrainBaseCommand, type StoredCapacity } from "../lab/capacity";
-import { BASE_STEPS, budgetedBase, otherParent } from "../lab/pretrain";
+import { BASE_STEPS, budgetedBase, otherParent, ownBaseMode } from "../lab/pretrain";
 import { loadCheckpoint } from "../model/checkpoint";
 import { evaluateGreedy } from "../lab/evaluate";
 import { BASE_IDS, FAMILIES, FAMILY_IDS, type BaseId, type Table1Target } from "../world/families";
@@ -150,15 +153,17 @@ const baseName = (b: BaseAt) => budgetedBase(b.base, b.steps, b.mode);
  * bases at one budget and fit every family on each ("what would this base allow?"), without a
  * second pass: a family's measured row only speaks for the base it was pretrained from.
  */
-async function calibrateWorld2(world: World, opts: { base?: BaseId; steps?: number; problems?: number; json: boolean }): Promise<void> {
-  const explore = opts.base !== undefined || opts.steps !== undefined;
+async function calibrateWorld2(world: World, opts: { base?: BaseId; steps?: number; mode?: number; problems?: number; json: boolean }): Promise<void> {
+  const explore = opts.base !== undefined || opts.steps !== undefined || opts.mode !== undefined;
+  const exploreMode = ownBaseMode(opts.mode);
   const ownBase = (id: string): BaseAt => {
     const fam = getFamilyV2(id);
-    return { base: fam.base, steps: fam.baseSteps, ...(fam.baseMode === undefined ? {} : { mode: fam.baseMode }) };
+    const mode = ownBaseMode(fam.baseMode);
+    return { base: fam.base, steps: fam.baseSteps, ...(mode === undefined ? {} : { mode }) };
   };
   // The families' own bases, each once (keyed by the budgeted checkpoint's name).
   const ownBases = new Map(FAMILY_IDS.map(ownBase).map((b) => [baseName(b), b]));
-  const wanted: BaseAt[] = explore ? (opts.base ? [opts.base] : [...BASE_IDS]).map((base) => ({ base, steps: opts.steps ?? BASE_STEPS })) : [...ownBases.values()];
+  const wanted: BaseAt[] = explore ? (opts.base ? [opts.base] : [...BASE_IDS]).map((base) => ({ base, steps: opts.steps ?? BASE_STEPS, ...(exploreMode === undefined ? {} : { mode: exploreMode }) })) : [...ownBases.values()];
   const ck = (b: BaseAt) => checkpointPath(baseName(b), world);
   const missing = wanted.filter((b) => !fs.existsSync(ck(b)));
   if (missing.length === wanted.length) throw new Error(`world ${world}'s shared base${wanted.length > 1 ? "s are" : " is"} not pretrained yet (${wanted.map(ck).join(", ")}); pretrain ${wanted.length > 1 ? "them" : "it"} first: ${wanted.map((b) => pretrainBaseCommand(b.base, world, b.steps, b.mode)).join(" ; ")}`);
@@ -218,7 +223,7 @@ async function calibrateWorld2(world: World, opts: { base?: BaseId; steps?: numb
           ? `${id.padEnd(18)} MEASURED ${rowText(report.test)} by a checkpoint of an earlier spec: pretrain again (npm run pretrain -- --family ${id} --world ${world}) before judging this spec`
           : v.ok
           ? `${id.padEnd(18)} MEASURED ${rowText(report.test)} lands on Table 1 (${rowText(fam.target)}; every cell within tolerance)${fam.calibrated ? "" : ": mark it calibrated in families-v2.ts; the refit below is not needed"}`
-          : `${id.padEnd(18)} MEASURED ${rowText(report.test)} misses Table 1: ${v.off.join("; ")} -> copy the refit below into families-v2.ts (or change its base budget if a cell is UNREACHABLE) and pretrain again`);
+          : `${id.padEnd(18)} MEASURED ${rowText(report.test)} misses Table 1: ${v.off.join("; ")} -> copy the refit below into families-v2.ts (or change its base's budget or mode if a cell is UNREACHABLE) and pretrain again`);
       }
       const kept = (["mode", "code", "language"] as const).filter((k) => !fitParts[k]);
       printFit(explore ? id : `${id} (${baseAtText(at)})`, fit, target, fam.calibrated, `${note}${kept.length ? ` [kept as specified, measured within ${REFIT_THRESHOLD} points: ${kept.join(", ")}]` : ""}`);
@@ -234,15 +239,16 @@ runMain(async () => {
     base: { type: "string", help: `world 2: measure only this base: ${BASE_IDS.join(", ")}`, choices: BASE_IDS },
     problems: { type: "int", help: "world 2: measure on the first N test problems only (a smoke check; nothing is stored)" },
     "base-steps": { type: "int", help: `world 2: the bases' pretraining budget (default ${BASE_STEPS}; another budget is its own checkpoint, npm run pretrain -- --base <id> --world 2 --base-steps N), and the families' fits on it` },
-  }, "usage: npm run calibrate [-- --world N] [--base <id>] [--base-steps N] [--problems N] [--json]");
+    "base-mode": { type: "number", help: "world 2: the bases' code share, a logit (default 0, the shared base; another is its own checkpoint, npm run pretrain -- --base <id> --world 2 --base-mode x), and the families' fits on it" },
+  }, "usage: npm run calibrate [-- --world N] [--base <id>] [--base-steps N] [--base-mode x] [--problems N] [--json]");
   const world = worldFlag(f);
   if (world === 1) {
-    if (f.base !== undefined || f.problems !== undefined || f["base-steps"] !== undefined) throw new UsageError("--base, --base-steps and --problems are world 2's (world 1 measures every base on every test problem)");
+    if (f.base !== undefined || f.problems !== undefined || f["base-steps"] !== undefined || f["base-mode"] !== undefined) throw new UsageError("--base, --base-steps, --base-mode and --problems are world 2's (world 1 measures every base on every test problem)");
     return calibrateWorld1(Boolean(f.json));
   }
   const problems = f.problems as number | undefined;
   if (problems !== undefined && !(problems >= 1 && problems <= getSplit("test").length)) throw new UsageError(`--problems must be in [1, ${getSplit("test").length}], got ${problems}`);
   const steps = f["base-steps"] as number | undefined;
   if (steps !== undefined && steps < 1) throw new UsageError(`--base-steps must be >= 1, got ${steps}`);
-  await calibrateWorld2(world, { base: f.base as BaseId | undefined, steps, problems, json: Boolean(f.json) });
+  await calibrateWorld2(world, { base: f.base as BaseId | undefined, steps, mode: f["base-mode"] as number | undefined, problems, json: Boolean(f.json) });
 });

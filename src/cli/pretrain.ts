@@ -1,10 +1,11 @@
 /**
  * npm run pretrain -- --family <id>   (trains the family's shared base first if it is missing; in world 2
- *                                     at the family's own base budget, baseSteps in families-v2.ts)
+ *                                     at the family's own base budget and mode, baseSteps and baseMode
+ *                                     in families-v2.ts)
  * npm run pretrain -- --base <id>     (only a shared base; --base-steps N: at a pretraining budget of N
  *                                     steps instead of 4,000, its own checkpoint <id>-<N>steps;
  *                                     world 2's --base-mode x: code at logit x in its corpus, -mode<x>)
- * --world 2: world 2's shared base (BASE_CORPUS_V2, from scratch) and families (their v2 corpora,
+ * --world 2: world 2's shared base (baseCorpusV2, from scratch) and families (their v2 corpora,
  * src/world/families-v2.ts) into data/checkpoints/world2/. A family whose v2 spec is not calibrated
  * yet says so: its checkpoint is a calibration pass (corpus-v2.ts's plan, step 4), to be evaluated
  * and fed back to `npm run calibrate -- --world 2`.
@@ -14,7 +15,7 @@ import * as fs from "node:fs";
 import { initBackend } from "../model/backend";
 import { BASE_CORPUS, BASE_IDS, DERIVED_FAMILY_IDS, FAMILY_IDS, SIZES, getFamily, type BaseId } from "../world/families";
 import { checkpointPath } from "../util/paths";
-import { BASE_STEPS, budgetedBase, DEFAULT_PRETRAIN, expectBudget, otherParent, runStage } from "../lab/pretrain";
+import { BASE_STEPS, budgetedBase, DEFAULT_PRETRAIN, expectBudget, otherParent, ownBaseMode, runStage } from "../lab/pretrain";
 import { parseFlags, runMain, UsageError } from "./args";
 import { WORLD_FLAG, worldFlag } from "./experiment-args";
 import { baseCorpusV2 } from "../world/corpus-v2";
@@ -28,7 +29,7 @@ import type { World } from "../world/worlds";
 function trainBase(id: BaseId, steps: number, world: World, mode?: number): string {
   const out = checkpointPath(budgetedBase(id, steps, mode), world);
   if (fs.existsSync(out)) {
-    expectBudget(out, world, steps, "move it away to retrain");
+    expectBudget(out, world, steps, "move it away to retrain", mode);
     return out;
   }
   runStage({ name: id, out, corpus: world === 1 ? BASE_CORPUS : baseCorpusV2(mode), size: SIZES[id], parent: null, train: { ...DEFAULT_PRETRAIN, steps }, world });
@@ -51,7 +52,7 @@ runMain(async () => {
   if (world === 1 && f["base-mode"] !== undefined) throw new UsageError("a base's mode (--base-mode) is a world-2 knob; add --world 2");
   if (f.base) {
     await initBackend();
-    console.error(`[pretrain] base ready: ${trainBase(f.base as BaseId, baseSteps ?? BASE_STEPS, world, f["base-mode"] as number | undefined)}`);
+    console.error(`[pretrain] base ready: ${trainBase(f.base as BaseId, baseSteps ?? BASE_STEPS, world, ownBaseMode(f["base-mode"] as number | undefined))}`);
     return;
   }
   const notHere = familyNotInWorld(f.family as string, world);
@@ -61,8 +62,8 @@ runMain(async () => {
   // checkpoint's header names its parent, and calibrate's second pass ignores a family from another base.
   const budget = baseSteps ?? fam.baseSteps;
   if (budget !== fam.baseSteps) console.error(`[pretrain] ${fam.id} from its base at ${budget} steps, not its spec's ${fam.baseSteps}: a calibration experiment (the header records the parent)`);
-  const famBaseMode = "baseMode" in fam ? fam.baseMode : undefined;
-  const baseMode = (f["base-mode"] as number | undefined) ?? famBaseMode;
+  const famBaseMode = "baseMode" in fam ? ownBaseMode(fam.baseMode) : undefined;
+  const baseMode = ownBaseMode((f["base-mode"] as number | undefined) ?? famBaseMode);
   if (baseMode !== famBaseMode) console.error(`[pretrain] ${fam.id} from a base of mode ${baseMode ?? 0}, not its spec's ${famBaseMode ?? 0}: a calibration experiment (the header records the parent)`);
   await initBackend();
   const steps = (f.steps as number | undefined) ?? fam.steps;

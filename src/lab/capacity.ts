@@ -28,7 +28,7 @@ import { MODES } from "../world/traces";
 import { checkWorld, parseWorld, storedWorld, type World } from "../world/worlds";
 import { mistakeSpread, type MistakeSpread } from "./mistakes";
 import { probeForcedSize } from "./step-probe";
-import { BASE_STEPS, budgetedBase, expectBudget } from "./pretrain";
+import { BASE_STEPS, budgetedBase, expectBudget, ownBaseMode } from "./pretrain";
 
 export interface MeasuredCell extends CapacityCell {
   /** How the wrong final answers spread (answer - truth). */
@@ -77,7 +77,7 @@ export function capacityPath(base: string, sha: string, world: World): string {
 }
 
 /** The pretraining command that makes a missing base. */
-export const pretrainBaseCommand = (base: string, world: World, steps = BASE_STEPS, mode?: number) => `npm run pretrain -- --base ${base}${world === 1 ? "" : ` --world ${world}`}${steps === BASE_STEPS ? "" : ` --base-steps ${steps}`}${mode === undefined ? "" : ` --base-mode ${mode}`}`;
+export const pretrainBaseCommand = (base: string, world: World, steps = BASE_STEPS, mode?: number) => `npm run pretrain -- --base ${base}${world === 1 ? "" : ` --world ${world}`}${steps === BASE_STEPS ? "" : ` --base-steps ${steps}`}${ownBaseMode(mode) === undefined ? "" : ` --base-mode ${mode}`}`;
 
 /**
  * The capacity table of a world's shared base: the stored one for its current checkpoint, else
@@ -87,12 +87,13 @@ export const pretrainBaseCommand = (base: string, world: World, steps = BASE_STE
 export async function baseCapacity(base: BaseId, opts: { world: World; problems?: number; quiet?: boolean; steps?: number; mode?: number }): Promise<StoredCapacity> {
   const world = opts.world;
   if (world === 1) throw new Error("capacity tables by step size are world 2's (world 1 measures a capacity per mode: npm run calibrate)");
-  const name = budgetedBase(base, opts.steps, opts.mode);
+  const mode = ownBaseMode(opts.mode);
+  const name = budgetedBase(base, opts.steps, mode);
   const ck = checkpointPath(name, world);
-  const command = pretrainBaseCommand(base, world, opts.steps, opts.mode);
+  const command = pretrainBaseCommand(base, world, opts.steps, mode);
   if (!fs.existsSync(ck)) throw new Error(`no world-${world} ${name} checkpoint (${ck}); pretrain it first: ${command}`);
-  expectBudget(ck, world, opts.steps ?? BASE_STEPS, `move it away and pretrain it again: ${command}`);
-  return storedCapacity(name, ck, { ...opts, about: { base, steps: opts.steps ?? BASE_STEPS, ...(opts.mode === undefined ? {} : { mode: opts.mode }) } });
+  expectBudget(ck, world, opts.steps ?? BASE_STEPS, `move it away and pretrain it again: ${command}`, mode);
+  return storedCapacity(name, ck, { ...opts, about: { base, steps: opts.steps ?? BASE_STEPS, ...(mode === undefined ? {} : { mode }) } });
 }
 
 /**
@@ -109,8 +110,9 @@ export async function familyCapacity(family: FamilyId, opts: { world: World; pro
   if (!fs.existsSync(ck)) throw new Error(`no world-${world} ${family} checkpoint (${ck}); pretrain it first: npm run pretrain -- --family ${family} --world ${world}`);
   const parent = readCheckpointHeader(ck).meta.parent;
   const parentHeader = parent && fs.existsSync(String(parent)) ? readCheckpointHeader(String(parent)) : null;
-  const steps = (parentHeader?.meta as { train?: { steps?: number } } | undefined)?.train?.steps;
-  return storedCapacity(family, ck, { ...opts, about: { base: getFamilyV2(family).base, steps, family, parent: parent ? path.basename(String(parent)) : undefined } });
+  const parentMeta = parentHeader?.meta as { train?: { steps?: number }; corpus?: { mode?: { mean?: number } } } | undefined;
+  const mode = ownBaseMode(parentMeta?.corpus?.mode?.mean);
+  return storedCapacity(family, ck, { ...opts, about: { base: getFamilyV2(family).base, steps: parentMeta?.train?.steps, ...(mode === undefined ? {} : { mode }), family, parent: parent ? path.basename(String(parent)) : undefined } });
 }
 
 async function storedCapacity(name: string, ck: string, opts: { world: World; problems?: number; quiet?: boolean; about: Pick<StoredCapacity, "base" | "steps" | "mode" | "family" | "parent"> }): Promise<StoredCapacity> {

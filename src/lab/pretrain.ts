@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { checkpointSha, loadCheckpoint, readCheckpointHeader, saveCheckpoint, type Checkpoint } from "../model/checkpoint";
 import { removeDebris } from "../util/store";
 import { CONTEXT_LENGTH, type CorpusExample } from "../world/corpus";
-import { anyCorpusBatch, corpusWorld, type AnyCorpusSpec } from "../world/corpus-v2";
+import { anyCorpusBatch, baseCorpusV2, corpusWorld, type AnyCorpusSpec } from "../world/corpus-v2";
 import type { ModelSize } from "../world/families";
 import { disposeParams, initParams, paramGrads, tokenLogProbs, type ModelConfig, type Params } from "../model/model";
 import { adamStep, disposeAdam, initAdam, type AdamConfig, type AdamState } from "../model/optim";
@@ -61,15 +61,23 @@ export function budgetedBase(base: string, steps: number = BASE_STEPS, mode?: nu
   return `${steps === BASE_STEPS ? base : `${base}-${steps}steps`}${mode === undefined || mode === 0 ? "" : `-mode${mode}`}`;
 }
 
+/** A base's mode as the knob means it: 0 (the shared base's) is no mode of its own. */
+export const ownBaseMode = (mode: number | undefined): number | undefined => (mode === 0 ? undefined : mode);
+
 /**
- * Check a stored base checkpoint before it is used at a budget: intact, of `world`, and trained for
- * `steps` (its header's train config; an older header without one passes). An error names both
- * budgets and ends with `remedy`.
+ * Check a stored base checkpoint before it is used at a budget: intact, of `world`, trained for
+ * `steps` (its header's train config; an older header without one passes) and, in world 2, on the
+ * corpus of its mode (baseCorpusV2: the file name is not trusted to say which). An error names both
+ * sides and ends with `remedy`.
  */
-export function expectBudget(file: string, world: World, steps: number, remedy: string): void {
+export function expectBudget(file: string, world: World, steps: number, remedy: string, mode?: number): void {
   checkpointSha(file, world);
-  const trained = (readCheckpointHeader(file).meta as { train?: { steps?: number } }).train?.steps;
+  const meta = readCheckpointHeader(file).meta as { train?: { steps?: number }; corpus?: { mode?: { mean?: number } } };
+  const trained = meta.train?.steps;
   if (trained !== undefined && trained !== steps) throw new Error(`${file} was pretrained for ${trained} steps, not ${steps}; ${remedy}`);
+  if (world === 2 && meta.corpus?.mode && JSON.stringify(meta.corpus.mode) !== JSON.stringify(baseCorpusV2(mode).mode)) {
+    throw new Error(`${file} was pretrained with code at logit ${meta.corpus.mode.mean}, not ${mode ?? 0} (its base mode); ${remedy}`);
+  }
 }
 
 /**

@@ -65,7 +65,9 @@
  *      in both modes, no slips), from scratch: world 1's bases took 4,000 steps x 64 sequences,
  *      ~45 min each on an idle core (the pilot ran ~1 step/s under load), so ~1.5 core-hours for
  *      both. Check with the probe that 2-operation steps sit in 50-80% and 3-operation ones above
- *      ~15%; if 3-operation steps stay near 0 for the narrow base, drop size 3 for it.
+ *      ~15%; if 3-operation steps stay near 0 for the narrow base, drop size 3 for it. (As run:
+ *      each family's base at its own budget, families-v2.ts's baseSteps; toy OLMo2-7B-SFT's base
+ *      also at its own code share, baseMode / baseCorpusV2 below.)
  *   2. Measure each base's accuracy per (mode, step size) with probeSteps (src/lab/step-probe.ts)
  *      and free-running per mode with the step size forced; this replaces world 1's capacity table.
  *   3. Predict a family's greedy Table 1 row from its step-size shares (a problem is answered in its

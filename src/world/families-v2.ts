@@ -3,8 +3,9 @@
  * (families.ts), with mistakes that come from the step sizes their corpora write (corpus-v2.ts)
  * instead of slips. Slips are off in every family.
  *
- * The pre-RL priors per family, fitted by `npm run calibrate -- --world 2` (REPRODUCTION.md, "World
- * 2", has every pass): the means of p(code) and of the step-size logits steps[mode].two/.three
+ * The pre-RL priors per family, fitted by `npm run calibrate -- --world 2` and measured passes
+ * (REPRODUCTION.md, "World 2", has every pass; toy OLMo2-7B-SFT's mode mean and base mode were set by
+ * passes, which the fit does not model): the means of p(code) and of the step-size logits steps[mode].two/.three
  * (their spreads are world 1's shared L(...), topic 1.5 and operand 1.0, except toy OLMo2-7B-SFT's
  * p(code); formats and repetition are world 1's), and the base the family continues from with that
  * base's pretraining budget (and, for toy OLMo2-7B-SFT, its base's share of code).
@@ -83,7 +84,7 @@ export const FAMILY_CORPORA_V2: Record<FamilyId, FamilyCorpusV2> = {
   "qwen-math-1.5b": { base: "base-d48", baseSteps: 1800, corpus: corpusV2("qwen-math-1.5b", { code: [-2.5, -1.4], language: [-0.2, 4.3] }, 1.2, -4), calibrated: true },
   "qwen-7b": { base: "base-d64", baseSteps: 1350, corpus: corpusV2("qwen-7b", { code: [-2.9, 0.4], language: [-1.8, -4.2] }), calibrated: true },
   // Lands only from a base that learned its arithmetic mostly in words (baseMode -3: 5% code), as the
-  // real OLMo2-7B-SFT is an SFT of OLMo2-7B; from the shared base, 16 passes never did (REPRODUCTION.md,
+  // real OLMo2-7B-SFT is an SFT of OLMo2-7B; from the shared base, 15 passes never did (REPRODUCTION.md,
   // "World 2"). Its own mode spread lets language be practised on ~30% of its examples while greedy
   // decoding writes code on ~95% of problems.
   "olmo-7b-sft": { base: "base-d48", baseSteps: 1600, baseMode: -3, corpus: corpusV2("olmo-7b-sft", { code: [2.4, 0.3], language: [-3, -4] }, { mean: 0.9, topicSpread: 0.2, operandSpread: 0.2 }, 0.5), calibrated: true },
@@ -111,6 +112,7 @@ export interface FamilySpecV2 extends Omit<FamilySpec, "corpus"> {
   corpus: CorpusSpecV2;
   calibrated: boolean;
   baseSteps: number;
+  /** The logit of p(code) in its base's corpus (FamilyCorpusV2.baseMode); absent: the shared base's. */
   baseMode?: number;
   /** The family whose continued-pretraining batches it sees (a derived family: its parent's; else itself). */
   stream: FamilyId;
