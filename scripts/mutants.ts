@@ -51,7 +51,7 @@ export const MUTATIONS: Mutation[] = [
   { name: "derivation-ignores-steps", file: "src/world/grader.ts", from: "    if (acc !== written) return false;\n", to: "", why: "a wrong written step still counts as a derivation" },
   { name: "fresh-not-evaluated", file: "src/lab/experiments.ts", from: "if (r.eval.freshSize) point.fresh =", to: "if (r.eval.freshSize < 0) point.fresh =", why: "a run asked for fresh is not evaluated there" },
   { name: "math-reward-format-only", file: "src/rl/rewards.ts", from: "const r = bin(isCorrect(x.response, x.label));", to: "const r = bin(hasBoxed(x.response));", why: "the math reward stops checking the answer" },
-  { name: "base-mode-unnamed", file: "src/lab/pretrain.ts", from: "mode === undefined || mode === 0 ? \"\" : `-mode${mode}`", to: "\"\"", why: "a base of another code share is stored under the shared base's name" },
+  { name: "base-mode-unnamed", file: "src/lab/pretrain.ts", from: "own === undefined ? \"\" : `-mode${own}`", to: "\"\"", why: "a base of another code share is stored under the shared base's name" },
   { name: "base-mode-unchecked", file: "src/lab/pretrain.ts", from: "if (world === 2 && meta.corpus?.mode &&", to: "if (world === 3 && meta.corpus?.mode &&", why: "a base checkpoint of the wrong code share is accepted by its file name" },
   { name: "hash-keeps-default-knobs", file: "src/rl/grpo.ts", from: "if (out[k] === v) delete out[k];", to: "if (out[k] === v && k === \"steps\") delete out[k];", why: "new knobs at their defaults rename every stored run" },
 ];

@@ -40,12 +40,12 @@ import { calibrateV2, predictTableV2, refitParts, REFIT_THRESHOLD, type FitParts
 import { checkpointSha, readCheckpointHeader } from "../model/checkpoint";
 import { reportPath, type BaseModelReport } from "../lab/basemodels";
 import { baseCapacity, familyCapacity, pretrainBaseCommand, type StoredCapacity } from "../lab/capacity";
-import { BASE_STEPS, budgetedBase, otherParent, ownBaseMode } from "../lab/pretrain";
+import { BASE_STEPS, budgetedBase, otherParent } from "../lab/pretrain";
 import { loadCheckpoint } from "../model/checkpoint";
 import { evaluateGreedy } from "../lab/evaluate";
 import { BASE_IDS, FAMILIES, FAMILY_IDS, type BaseId, type Table1Target } from "../world/families";
 import { getFamilyV2 } from "../world/families-v2";
-import type { CorpusSpecV2 } from "../world/corpus-v2";
+import { ownBaseMode, type CorpusSpecV2 } from "../world/corpus-v2";
 import { disposeParams } from "../model/model";
 import { checkpointPath } from "../util/paths";
 import { getSplit, type Problem } from "../world/problems";
@@ -155,15 +155,13 @@ const baseName = (b: BaseAt) => budgetedBase(b.base, b.steps, b.mode);
  */
 async function calibrateWorld2(world: World, opts: { base?: BaseId; steps?: number; mode?: number; problems?: number; json: boolean }): Promise<void> {
   const explore = opts.base !== undefined || opts.steps !== undefined || opts.mode !== undefined;
-  const exploreMode = ownBaseMode(opts.mode);
   const ownBase = (id: string): BaseAt => {
     const fam = getFamilyV2(id);
-    const mode = ownBaseMode(fam.baseMode);
-    return { base: fam.base, steps: fam.baseSteps, ...(mode === undefined ? {} : { mode }) };
+    return { base: fam.base, steps: fam.baseSteps, mode: ownBaseMode(fam.baseMode) };
   };
   // The families' own bases, each once (keyed by the budgeted checkpoint's name).
   const ownBases = new Map(FAMILY_IDS.map(ownBase).map((b) => [baseName(b), b]));
-  const wanted: BaseAt[] = explore ? (opts.base ? [opts.base] : [...BASE_IDS]).map((base) => ({ base, steps: opts.steps ?? BASE_STEPS, ...(exploreMode === undefined ? {} : { mode: exploreMode }) })) : [...ownBases.values()];
+  const wanted: BaseAt[] = explore ? (opts.base ? [opts.base] : [...BASE_IDS]).map((base) => ({ base, steps: opts.steps ?? BASE_STEPS, mode: ownBaseMode(opts.mode) })) : [...ownBases.values()];
   const ck = (b: BaseAt) => checkpointPath(baseName(b), world);
   const missing = wanted.filter((b) => !fs.existsSync(ck(b)));
   if (missing.length === wanted.length) throw new Error(`world ${world}'s shared base${wanted.length > 1 ? "s are" : " is"} not pretrained yet (${wanted.map(ck).join(", ")}); pretrain ${wanted.length > 1 ? "them" : "it"} first: ${wanted.map((b) => pretrainBaseCommand(b.base, world, b.steps, b.mode)).join(" ; ")}`);
@@ -216,7 +214,7 @@ async function calibrateWorld2(world: World, opts: { base?: BaseId; steps?: numb
       const fitParts: FitParts = report && !specChanged ? refitParts(fam.target, report.test) : { mode: true, code: true, language: true };
       const fit = calibrateV2(fam.corpus, target, fitOn, { fit: fitParts });
       const c = fit.corpus;
-      fits.push({ family: id, base: at.base, baseSteps: at.steps, ...(at.mode === undefined ? {} : { baseMode: at.mode }), mode: c.mode.mean, ...(c.modeByOps === undefined ? {} : { modeByOps: c.modeByOps }), steps: { code: [c.steps.code.two.mean, c.steps.code.three.mean], language: [c.steps.language.two.mean, c.steps.language.three.mean] }, target, prediction: fit.prediction, maxError: fit.error, reachable: fit.reachable, calibrated: fam.calibrated });
+      fits.push({ family: id, base: at.base, baseSteps: at.steps, baseMode: at.mode, mode: c.mode.mean, ...(c.modeByOps === undefined ? {} : { modeByOps: c.modeByOps }), steps: { code: [c.steps.code.two.mean, c.steps.code.three.mean], language: [c.steps.language.two.mean, c.steps.language.three.mean] }, target, prediction: fit.prediction, maxError: fit.error, reachable: fit.reachable, calibrated: fam.calibrated });
       if (report) {
         const v = rowWithinTolerance(fam.target, report.test);
         console.log(specChanged

@@ -15,10 +15,10 @@ import * as fs from "node:fs";
 import { initBackend } from "../model/backend";
 import { BASE_CORPUS, BASE_IDS, DERIVED_FAMILY_IDS, FAMILY_IDS, SIZES, getFamily, type BaseId } from "../world/families";
 import { checkpointPath } from "../util/paths";
-import { BASE_STEPS, budgetedBase, DEFAULT_PRETRAIN, expectBudget, otherParent, ownBaseMode, runStage } from "../lab/pretrain";
+import { BASE_STEPS, budgetedBase, DEFAULT_PRETRAIN, expectBudget, otherParent, runStage } from "../lab/pretrain";
 import { parseFlags, runMain, UsageError } from "./args";
 import { WORLD_FLAG, worldFlag } from "./experiment-args";
-import { baseCorpusV2 } from "../world/corpus-v2";
+import { baseCorpusV2, ownBaseMode } from "../world/corpus-v2";
 import { familyNotInWorld, getFamilyV2 } from "../world/families-v2";
 import type { World } from "../world/worlds";
 

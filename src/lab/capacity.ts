@@ -28,7 +28,8 @@ import { MODES } from "../world/traces";
 import { checkWorld, parseWorld, storedWorld, type World } from "../world/worlds";
 import { mistakeSpread, type MistakeSpread } from "./mistakes";
 import { probeForcedSize } from "./step-probe";
-import { BASE_STEPS, budgetedBase, expectBudget, ownBaseMode } from "./pretrain";
+import { BASE_STEPS, budgetedBase, expectBudget } from "./pretrain";
+import { ownBaseMode } from "../world/corpus-v2";
 
 export interface MeasuredCell extends CapacityCell {
   /** How the wrong final answers spread (answer - truth). */

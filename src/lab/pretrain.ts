@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { checkpointSha, loadCheckpoint, readCheckpointHeader, saveCheckpoint, type Checkpoint } from "../model/checkpoint";
 import { removeDebris } from "../util/store";
 import { CONTEXT_LENGTH, type CorpusExample } from "../world/corpus";
-import { anyCorpusBatch, baseCorpusV2, corpusWorld, type AnyCorpusSpec } from "../world/corpus-v2";
+import { anyCorpusBatch, baseCorpusV2, corpusWorld, ownBaseMode, type AnyCorpusSpec } from "../world/corpus-v2";
 import type { ModelSize } from "../world/families";
 import { disposeParams, initParams, paramGrads, tokenLogProbs, type ModelConfig, type Params } from "../model/model";
 import { adamStep, disposeAdam, initAdam, type AdamConfig, type AdamState } from "../model/optim";
@@ -56,13 +56,10 @@ export const BASE_STEPS = 4000;
  */
 export function budgetedBase(base: string, steps: number = BASE_STEPS, mode?: number): string {
   if (!(Number.isInteger(steps) && steps >= 1)) throw new Error(`a base's pretraining budget must be an integer number of steps >= 1, got ${steps}`);
-  if (mode !== undefined && !Number.isFinite(mode)) throw new Error(`a base's mode must be a finite logit of p(code), got ${String(mode)}`);
   // a base whose corpus writes code at another rate (world 2, baseCorpusV2) is its own checkpoint too
-  return `${steps === BASE_STEPS ? base : `${base}-${steps}steps`}${mode === undefined || mode === 0 ? "" : `-mode${mode}`}`;
+  const own = ownBaseMode(mode);
+  return `${steps === BASE_STEPS ? base : `${base}-${steps}steps`}${own === undefined ? "" : `-mode${own}`}`;
 }
-
-/** A base's mode as the knob means it: 0 (the shared base's) is no mode of its own. */
-export const ownBaseMode = (mode: number | undefined): number | undefined => (mode === 0 ? undefined : mode);
 
 /**
  * Check a stored base checkpoint before it is used at a budget: intact, of `world`, trained for

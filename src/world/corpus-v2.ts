@@ -140,9 +140,19 @@ export const BASE_CORPUS_V2: CorpusSpecV2 = {
  * sees the same batch stream, so its every example is the shared base's with the mode redrawn.
  */
 export function baseCorpusV2(mode?: number): CorpusSpecV2 {
-  if (mode === undefined || mode === 0) return BASE_CORPUS_V2;
+  const own = ownBaseMode(mode);
+  return own === undefined ? BASE_CORPUS_V2 : { ...BASE_CORPUS_V2, mode: FLAT(own) };
+}
+
+/**
+ * A base's mode as the knob means it, checked: a finite logit of p(code), with 0 (the shared
+ * base's) and absent both meaning no mode of its own (undefined). Names, corpora, commands and
+ * comparisons of bases all read a mode through this, so 0 can never name a second shared base.
+ */
+export function ownBaseMode(mode: number | undefined): number | undefined {
+  if (mode === undefined || mode === 0) return undefined;
   if (!Number.isFinite(mode)) throw new Error(`a base's mode must be a finite logit of p(code), got ${String(mode)}`);
-  return { ...BASE_CORPUS_V2, mode: FLAT(mode) };
+  return mode;
 }
 
 /** Check a spec's knobs; an error names the knob and its valid range. */
