@@ -108,12 +108,7 @@ export const DERIVED_CORPORA_V2: Record<DerivedFamilyId, { contamination: number
 };
 
 /** A family of world 2: world 1's spec (label, target, continued-pretraining steps) with its world-2 corpus, base and base budget. */
-export interface FamilySpecV2 extends Omit<FamilySpec, "corpus"> {
-  corpus: CorpusSpecV2;
-  calibrated: boolean;
-  baseSteps: number;
-  /** The logit of p(code) in its base's corpus (FamilyCorpusV2.baseMode); absent: the shared base's. */
-  baseMode?: number;
+export interface FamilySpecV2 extends Omit<FamilySpec, "corpus">, Pick<FamilyCorpusV2, "corpus" | "calibrated" | "baseSteps" | "baseMode"> {
   /** The family whose continued-pretraining batches it sees (a derived family: its parent's; else itself). */
   stream: FamilyId;
 }
